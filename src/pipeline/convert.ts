@@ -1,0 +1,41 @@
+import type { PointSettings } from "../config/types.js";
+import type { RawDataValue, Sample } from "./types.js";
+import { Skip, valueToString, type SkipReason } from "./values.js";
+
+export type DropReason = SkipReason | "bad_status";
+
+export type Converted =
+  | { ok: true; sample: Sample; /** set when the configured timestamp was missing and another was used */ fallback?: "server" | "received" }
+  | { ok: false; reason: DropReason };
+
+/** OPC UA severity from the top two bits: Good with info bits (e.g. Overflow, 0x480) is still Good. */
+export function qualityOf(statusCode: number): 0 | 1 | 2 {
+  const severity = statusCode >>> 30;
+  return severity === 0 ? 0 : severity === 1 ? 1 : 2;
+}
+
+type Picked = { ts: number; fallback?: "server" | "received" };
+
+function pickTimestamp(raw: RawDataValue, source: PointSettings["timestamp"]): Picked {
+  if (source === "source") {
+    if (raw.sourceTimestamp !== null) return { ts: raw.sourceTimestamp };
+    if (raw.serverTimestamp !== null) return { ts: raw.serverTimestamp, fallback: "server" };
+    return { ts: raw.receivedAt, fallback: "received" };
+  }
+  if (source === "server") {
+    if (raw.serverTimestamp !== null) return { ts: raw.serverTimestamp };
+    return { ts: raw.receivedAt, fallback: "received" };
+  }
+  return { ts: raw.receivedAt };
+}
+
+/** One OPC UA DataValue → one API sample, or the counted reason it is not sent. */
+export function convert(pointId: string, raw: RawDataValue, settings: PointSettings): Converted {
+  const quality = qualityOf(raw.statusCode);
+  if (quality === 2 && settings.bad === "drop") return { ok: false, reason: "bad_status" };
+  const value = valueToString(raw.dataType, raw.arrayType, raw.value, settings);
+  if (value instanceof Skip) return { ok: false, reason: value.reason };
+  const picked = pickTimestamp(raw, settings.timestamp);
+  const sample: Sample = { pointId, ts: Math.floor(picked.ts), value, quality };
+  return picked.fallback ? { ok: true, sample, fallback: picked.fallback } : { ok: true, sample };
+}
