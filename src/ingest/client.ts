@@ -1,0 +1,102 @@
+import { Agent, request, type Dispatcher } from "undici";
+import type { IngestConfig } from "../config/types.js";
+import { systemClock, type Clock } from "../pipeline/clock.js";
+import { formatTimestamp } from "../pipeline/timestamp.js";
+import type { Sample } from "../pipeline/types.js";
+import type { SendResult } from "./result.js";
+import { isTransientStatus, parseConflictIndices, parseRetryAfter } from "./retry.js";
+import { TokenCache, TokenError } from "./token.js";
+
+const JSONAPI = "application/vnd.api+json";
+
+/** JSON:API body, built as text: this runs for every value sent. */
+export function valuesBody(samples: readonly Sample[], qualityOfValue: boolean): string {
+  let out = '{"data":[';
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i]!;
+    if (i > 0) out += ",";
+    out += `{"type":"PointValue","attributes":{"timestamp":"${formatTimestamp(s.ts)}","value":${JSON.stringify(s.value)}`;
+    if (qualityOfValue) out += `,"qualityOfValue":${s.quality}`;
+    out += "}}";
+  }
+  return out + "]}";
+}
+
+/** The API's error detail from a JSON:API error document, or the start of whatever came back. */
+function errorDetail(status: number, text: string): string {
+  try {
+    const doc = JSON.parse(text) as { errors?: { title?: string; detail?: string; code?: string }[] };
+    const e = doc.errors?.[0];
+    if (e) return [e.code, e.title, e.detail].filter(Boolean).join(": ");
+  } catch {
+    // not JSON
+  }
+  return text ? text.slice(0, 300) : `HTTP ${status}`;
+}
+
+/** POSTs one point's values; never throws: the outcome is a SendResult. */
+export class IngestClient {
+  readonly tokens: TokenCache;
+  private readonly agent: Agent;
+  private readonly valuesPrefix: string;
+
+  constructor(
+    private readonly cfg: IngestConfig,
+    private readonly clock: Clock = systemClock,
+  ) {
+    // Keep-alive pool sized to the concurrency limit: one connection per request in flight.
+    this.agent = new Agent({ connections: cfg.concurrency, keepAliveTimeout: 30_000, pipelining: 1 });
+    this.tokens = new TokenCache(cfg, this.agent, clock);
+    this.valuesPrefix = `${cfg.baseUrl}/partitions/${encodeURIComponent(cfg.partitionId)}/points/`;
+  }
+
+  async send(pointId: string, samples: readonly Sample[], overwrite: boolean): Promise<SendResult> {
+    const url = `${this.valuesPrefix}${encodeURIComponent(pointId)}/values${overwrite ? "?overwrite=true" : ""}`;
+    const body = valuesBody(samples, this.cfg.qualityOfValue);
+    for (let attempt = 0; ; attempt++) {
+      let token: string;
+      try {
+        token = await this.tokens.get();
+      } catch (err) {
+        return { kind: "retry", afterMs: undefined, reason: err instanceof TokenError ? err.message : String(err) };
+      }
+      let res: Dispatcher.ResponseData;
+      let text: string;
+      try {
+        res = await request(url, {
+          method: "POST",
+          dispatcher: this.agent,
+          headers: { accept: JSONAPI, "content-type": JSONAPI, authorization: `Bearer ${token}` },
+          body,
+          headersTimeout: this.cfg.requestTimeoutMs,
+          bodyTimeout: this.cfg.requestTimeoutMs,
+        });
+        text = await res.body.text();
+      } catch (err) {
+        const e = err as { code?: string; message?: string };
+        return { kind: "retry", afterMs: undefined, reason: `network: ${e.code ?? ""} ${e.message ?? String(err)}`.trim() };
+      }
+      const status = res.statusCode;
+      if (status === 204) return { kind: "accepted", status, conflicts: [] };
+      if (status === 202) return { kind: "accepted", status, conflicts: parseConflictIndices(text, samples.length) };
+      if (status === 401 && attempt === 0) {
+        // Expired or revoked early: one fresh token, then treat a second 401 as transient.
+        this.tokens.invalidate(token);
+        continue;
+      }
+      if (status === 401 || isTransientStatus(status)) {
+        return { kind: "retry", afterMs: parseRetryAfter(res.headers["retry-after"], this.clock.now()), reason: `HTTP ${status}: ${errorDetail(status, text)}` };
+      }
+      return { kind: "rejected", status, detail: errorDetail(status, text) };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  /** Abort whatever is still in flight (after the shutdown grace period). */
+  destroy(): Promise<void> {
+    return this.agent.destroy();
+  }
+}

@@ -1,0 +1,107 @@
+import { request, type Dispatcher } from "undici";
+import type { Clock } from "../pipeline/clock.js";
+
+export interface TokenSettings {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  audience: string;
+  requestTimeoutMs: number;
+}
+
+/** The token endpoint failed. The message never carries the secret or the token. */
+export class TokenError extends Error {
+  readonly code = "TOKEN_FAILED";
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+/**
+ * Client-credentials token, cached and refreshed ahead of expires_in (public clients refresh
+ * 300 s early; short-lived tokens refresh at 80 % of their life). Concurrent callers share one request.
+ */
+export class TokenCache {
+  private token: string | undefined;
+  private refreshAt = 0;
+  private expiresAt = 0;
+  private inflight: Promise<string> | undefined;
+  /** Tokens obtained (metrics). */
+  refreshes = 0;
+
+  constructor(
+    private readonly settings: TokenSettings,
+    private readonly dispatcher: Dispatcher,
+    private readonly clock: Clock,
+  ) {}
+
+  async get(): Promise<string> {
+    const now = this.clock.now();
+    if (this.token && now < this.refreshAt) return this.token;
+    if (this.token && now < this.expiresAt) {
+      // Still valid: refresh in the background and keep sending meanwhile.
+      this.fetchShared().catch(() => {});
+      return this.token;
+    }
+    return this.fetchShared();
+  }
+
+  /** The API answered 401 with this token: forget it, unless a newer one already replaced it. */
+  invalidate(token: string): void {
+    if (this.token === token) this.token = undefined;
+  }
+
+  private fetchShared(): Promise<string> {
+    this.inflight ??= this.fetch().finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  private async fetch(): Promise<string> {
+    const { tokenUrl, clientId, clientSecret, audience, requestTimeoutMs } = this.settings;
+    const started = this.clock.now();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(tokenUrl, {
+        method: "POST",
+        dispatcher: this.dispatcher,
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({ client_id: clientId, client_secret: clientSecret, audience, grant_type: "client_credentials" }),
+        headersTimeout: requestTimeoutMs,
+        bodyTimeout: requestTimeoutMs,
+      });
+    } catch (err) {
+      throw new TokenError(`token endpoint ${tokenUrl} unreachable: ${(err as Error).message}`);
+    }
+    const text = await res.body.text();
+    if (res.statusCode !== 200) {
+      throw new TokenError(`token endpoint ${tokenUrl} answered ${res.statusCode}: ${oauthError(text)}`, res.statusCode);
+    }
+    let body: { access_token?: unknown; expires_in?: unknown };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new TokenError(`token endpoint ${tokenUrl} answered 200 without JSON`, 200);
+    }
+    if (typeof body.access_token !== "string" || body.access_token === "") {
+      throw new TokenError(`token endpoint ${tokenUrl} answered 200 without access_token`, 200);
+    }
+    const lifeMs = (typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 3600) * 1000;
+    this.token = body.access_token;
+    this.expiresAt = started + lifeMs;
+    this.refreshAt = started + Math.max(lifeMs - 300_000, lifeMs * 0.8);
+    this.refreshes++;
+    return this.token;
+  }
+}
+
+/** The OAuth error fields only: a token endpoint may echo the request, which holds the secret. */
+function oauthError(text: string): string {
+  try {
+    const e = JSON.parse(text) as { error?: unknown; error_description?: unknown };
+    const parts = [e.error, e.error_description].filter((x) => typeof x === "string");
+    if (parts.length) return parts.join(": ");
+  } catch {
+    // not JSON
+  }
+  return "no OAuth error in the body";
+}
