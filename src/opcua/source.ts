@@ -1,0 +1,247 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  AttributeIds, ClientSubscription, DataChangeFilter, DataChangeTrigger, DeadbandType, MessageSecurityMode,
+  OPCUACertificateManager, OPCUAClient, readOperationLimits, SecurityPolicy, TimestampsToReturn, UserTokenType,
+  type ClientMonitoredItemGroup, type ClientSession, type DataValue, type MonitoringParametersOptions,
+  type ReadValueIdOptions, type UserIdentityInfo,
+} from "node-opcua";
+import type { Logger } from "pino";
+import type { OpcuaConfig, PointConfig } from "../config/types.js";
+import type { RawDataValue } from "../pipeline/types.js";
+import "./logging.js";
+import { NodeIdError, resolveMappedNodeId } from "./nodeid.js";
+
+export type SourceState = "connecting" | "connected" | "reconnecting" | "stopped";
+
+export interface SourceHandlers {
+  /** A value of points[index]. Runs for every notification: keep it cheap. */
+  value(index: number, raw: RawDataValue): void;
+  state(state: SourceState): void;
+}
+
+/** Startup failures the user must fix (bad credentials, refused certificate…). */
+export class OpcuaError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+// node-opcua's "null" DateTime is 1601-01-01 (MinDate): it means "not provided".
+const MIN_DATE_MS = Date.UTC(1601, 0, 1);
+const epochMs = (d: Date | null | undefined): number | null => {
+  const t = d ? d.getTime() : Number.NaN;
+  return Number.isNaN(t) || t <= MIN_DATE_MS ? null : t;
+};
+
+function toRaw(dv: DataValue, receivedAt: number): RawDataValue {
+  return {
+    dataType: dv.value.dataType,
+    arrayType: dv.value.arrayType,
+    value: dv.value.value,
+    statusCode: dv.statusCode.value,
+    sourceTimestamp: epochMs(dv.sourceTimestamp),
+    serverTimestamp: epochMs(dv.serverTimestamp),
+    receivedAt,
+  };
+}
+
+function monitoringParameters(p: PointConfig): MonitoringParametersOptions {
+  const deadband = p.deadband;
+  return {
+    samplingInterval: p.samplingIntervalMs,
+    queueSize: p.queueSize,
+    discardOldest: true,
+    filter:
+      deadband.kind === "none"
+        ? null
+        : new DataChangeFilter({
+            trigger: DataChangeTrigger.StatusValue,
+            deadbandType: deadband.kind === "absolute" ? DeadbandType.Absolute : DeadbandType.Percent,
+            deadbandValue: deadband.value,
+          }),
+  };
+}
+
+const settingsKey = (p: PointConfig) => `${p.samplingIntervalMs}|${p.queueSize}|${p.deadband.kind}|${"value" in p.deadband ? p.deadband.value : ""}`;
+
+async function userIdentity(cfg: OpcuaConfig): Promise<UserIdentityInfo> {
+  const user = cfg.user;
+  if (user.kind === "anonymous") return { type: UserTokenType.Anonymous };
+  if (user.kind === "username") return { type: UserTokenType.UserName, userName: user.username, password: user.password };
+  const pem = await readFile(user.certificateFile, "utf8");
+  const der = Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+  return { type: UserTokenType.Certificate, certificateData: der, privateKey: await readFile(user.privateKeyFile, "utf8") };
+}
+
+/** Read fresh: node-opcua's session.readNamespaceArray() caches the first answer for the session's life. */
+async function readNamespaces(session: ClientSession): Promise<string[]> {
+  const dv = await session.read({ nodeId: "i=2255", attributeId: AttributeIds.Value });
+  return dv.statusCode.isGood() && Array.isArray(dv.value.value) ? (dv.value.value as string[]) : [];
+}
+
+/**
+ * One session, one subscription, the mapped points as monitored items. node-opcua reconnects
+ * forever after the first connect and recovers the subscription; we add the first connect's
+ * retries, chunking to the server's MaxMonitoredItemsPerCall and per-point error reports.
+ */
+export class OpcuaSource {
+  private client: OPCUAClient | undefined;
+  private session: ClientSession | undefined;
+  private subscription: ClientSubscription | undefined;
+  private groups: ClientMonitoredItemGroup[] = [];
+  private namespaceArray: string[] = [];
+  private stopping = false;
+  /** Points whose monitored item the server refused: pointId → reason. */
+  readonly failed = new Map<string, string>();
+
+  constructor(
+    private readonly cfg: OpcuaConfig,
+    private readonly points: readonly PointConfig[],
+    private readonly stateDir: string,
+    private readonly log: Logger,
+    private readonly on: SourceHandlers,
+  ) {}
+
+  async start(): Promise<void> {
+    const cfg = this.cfg;
+    this.on.state("connecting");
+    const certificateManager = new OPCUACertificateManager({
+      rootFolder: join(this.stateDir, "pki"),
+      automaticallyAcceptUnknownCertificate: cfg.trustServerCertificate,
+    });
+    await certificateManager.initialize();
+    if (cfg.trustServerCertificate && cfg.securityMode !== "None") {
+      this.log.warn("opcua.trustServerCertificate is on: any server certificate is accepted, so a spoofed server would be too");
+    }
+    const client = OPCUAClient.create({
+      applicationName: cfg.applicationName,
+      // Stable across restarts and hosts, so the certificate in state/pki stays valid (node-opcua W06).
+      applicationUri: `urn:opcua-ingest:${cfg.applicationName}`,
+      securityMode: MessageSecurityMode[cfg.securityMode],
+      securityPolicy: SecurityPolicy[cfg.securityPolicy],
+      endpointMustExist: false,
+      keepSessionAlive: true,
+      requestedSessionTimeout: cfg.sessionTimeoutMs,
+      clientCertificateManager: certificateManager,
+      // maxRetry bounds only the first connect(); afterwards node-opcua retries forever.
+      connectionStrategy: { initialDelay: 500, maxDelay: cfg.reconnectMaxDelayMs, maxRetry: 1e9 },
+    });
+    this.client = client;
+    let warnedBackoff = false;
+    client.on("backoff", (retry: number, delay: number) => {
+      if (!warnedBackoff) this.log.warn({ endpoint: cfg.endpoint, retry, delayMs: delay }, "OPC UA server not reachable; retrying");
+      warnedBackoff = true;
+    });
+    client.on("connection_lost", () => {
+      if (this.stopping) return;
+      this.log.warn({ endpoint: cfg.endpoint }, "OPC UA connection lost; reconnecting");
+      this.on.state("reconnecting");
+    });
+    client.on("connection_reestablished", () => {
+      warnedBackoff = false;
+      this.log.info({ endpoint: cfg.endpoint }, "OPC UA connection re-established");
+      this.on.state("connected");
+    });
+    client.on("after_reconnection", () => void this.checkNamespaces());
+
+    try {
+      await client.connect(cfg.endpoint);
+    } catch (err) {
+      throw new OpcuaError("OPCUA_CONNECT", `cannot connect to ${cfg.endpoint}: ${(err as Error).message}${this.certificateHint()}`);
+    }
+    if (this.stopping) return;
+    try {
+      this.session = await client.createSession(await userIdentity(cfg));
+    } catch (err) {
+      throw new OpcuaError("OPCUA_SESSION", `the server refused the session (user ${cfg.user.kind}): ${(err as Error).message}`);
+    }
+    this.log.info({ endpoint: cfg.endpoint, securityMode: cfg.securityMode, securityPolicy: cfg.securityPolicy }, "OPC UA session open");
+    this.on.state("connected");
+    this.subscription = await this.session.createSubscription2({
+      requestedPublishingInterval: cfg.publishingIntervalMs,
+      requestedMaxKeepAliveCount: 10,
+      requestedLifetimeCount: 100,
+      maxNotificationsPerPublish: 0,
+      publishingEnabled: true,
+      priority: 1,
+    });
+    await this.monitorAll();
+  }
+
+  private certificateHint(): string {
+    if (this.cfg.securityMode === "None") return "";
+    const pki = join(this.stateDir, "pki");
+    return `. If the server's certificate was refused, it was written to ${join(pki, "rejected")}: after checking it, move it to ${join(pki, "trusted", "certs")} and restart (or set opcua.trustServerCertificate: true, not recommended)`;
+  }
+
+  private async monitorAll(): Promise<void> {
+    const session = this.session!;
+    const subscription = this.subscription!;
+    this.namespaceArray = await readNamespaces(session);
+    const limits = await readOperationLimits(session).catch(() => ({ maxMonitoredItemsPerCall: undefined }));
+    // ClientMonitoredItemGroup does not split by the server's limit (BadTooManyOperations): we do.
+    const perCall = Math.max(1, Math.min(limits.maxMonitoredItemsPerCall || 1000, 5000));
+
+    const bySettings = new Map<string, number[]>();
+    this.failed.clear();
+    this.points.forEach((p, index) => {
+      const key = settingsKey(p);
+      bySettings.set(key, [...(bySettings.get(key) ?? []), index]);
+    });
+    for (const indexes of bySettings.values()) {
+      const items: { index: number; item: ReadValueIdOptions }[] = [];
+      for (const index of indexes) {
+        const p = this.points[index]!;
+        try {
+          items.push({ index, item: { nodeId: resolveMappedNodeId(p.nodeId, this.namespaceArray), attributeId: AttributeIds.Value } });
+        } catch (err) {
+          this.reportFailure(p, err instanceof NodeIdError ? err.message : String(err));
+        }
+      }
+      const params = monitoringParameters(this.points[indexes[0]!]!);
+      for (let start = 0; start < items.length; start += perCall) {
+        const chunk = items.slice(start, start + perCall);
+        const group = await subscription.monitorItems(chunk.map((c) => c.item), params, TimestampsToReturn.Both);
+        this.groups.push(group);
+        group.monitoredItems.forEach((item, i) => {
+          if (item.statusCode.isNotGood()) this.reportFailure(this.points[chunk[i]!.index]!, item.statusCode.toString());
+        });
+        const handler = this.on.value;
+        group.on("changed", (_item, dv, i) => handler(chunk[i]!.index, toRaw(dv, Date.now())));
+      }
+    }
+    const ok = this.points.length - this.failed.size;
+    this.log.info({ monitored: ok, failed: this.failed.size, perCall }, "monitored items created");
+  }
+
+  private reportFailure(p: PointConfig, reason: string): void {
+    this.failed.set(p.pointId, reason);
+    this.log.error({ pointId: p.pointId, nodeId: p.nodeId, line: p.line, reason }, "point not monitored; the other points keep running");
+  }
+
+  /** After a server restart the namespace indexes may move: re-resolve nsu= node ids when they did. */
+  private async checkNamespaces(): Promise<void> {
+    const session = this.session;
+    if (!session || this.stopping) return;
+    try {
+      const current = await readNamespaces(session);
+      if (current.join("\n") === this.namespaceArray.join("\n")) return;
+      this.log.warn("the server's namespace array changed: re-creating monitored items from the namespace URIs");
+      for (const g of this.groups.splice(0)) await g.terminate().catch(() => {});
+      await this.monitorAll();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, "could not re-check the namespace array after reconnecting");
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const bounded = (p: Promise<unknown> | undefined) =>
+      Promise.race([p?.catch(() => {}), new Promise((r) => setTimeout(r, 3_000).unref())]);
+    await bounded(this.subscription?.terminate());
+    await bounded(this.session?.close());
+    await bounded(this.client?.disconnect());
+    this.on.state("stopped");
+  }
+}
