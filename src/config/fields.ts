@@ -1,0 +1,143 @@
+// Schema building blocks that word their own problems: what is wrong and what is allowed, in the
+// reader's terms. Each returns undefined for a missing key so the parse-wide wording applies.
+import { z } from "zod";
+import { DURATION_PATTERN, durationProblem, parseDuration } from "./duration.js";
+import { describeValue, show } from "./messages.js";
+import { parseNodeId } from "./nodeid.js";
+import { didYouMean } from "./suggest.js";
+
+type Describe = (input: unknown) => string;
+
+function wording(describe: Describe) {
+  return (issue: { input?: unknown }) => (issue.input === undefined ? undefined : describe(issue.input));
+}
+
+/** A duration where 0 is allowed: "250ms", "5s", "1m", "1h" or 0. */
+export function duration(description: string) {
+  const error = wording(durationProblem);
+  return z.union([z.string().regex(DURATION_PATTERN, { error }), z.literal(0)], { error }).describe(description);
+}
+
+/** A duration that must be more than 0. */
+export function positiveDuration(description: string) {
+  const error = wording(durationProblem);
+  return z
+    .string({ error })
+    .regex(DURATION_PATTERN, { error, abort: true })
+    .refine((text) => parseDuration(text) > 0, { error })
+    .describe(description);
+}
+
+interface Range {
+  min: number;
+  max?: number;
+  integer?: boolean;
+  /** Why the limit exists, when it is not obvious (e.g. an API limit). */
+  why?: string;
+}
+
+export function numberIn(range: Range, description: string) {
+  const error = wording((input) => rangeProblem(input, range));
+  let schema = z.number({ error });
+  if (range.integer === true) schema = schema.int({ error });
+  schema = schema.min(range.min, { error });
+  if (range.max !== undefined) schema = schema.max(range.max, { error });
+  return schema.describe(description);
+}
+
+function rangeProblem(input: unknown, range: Range): string {
+  const kind = range.integer === true ? "a whole number" : "a number";
+  const span = range.max === undefined ? `${kind} of ${range.min} or more` : `${kind} from ${range.min} to ${range.max}`;
+  const allowed = `allowed: ${span}${range.why === undefined ? "" : ` (${range.why})`}`;
+  if (input === null) return `is empty; ${allowed}`;
+  if (typeof input !== "number") return `expected a number, got ${describeValue(input, false)}; ${allowed}`;
+  if (range.integer === true && !Number.isInteger(input)) return `${input} is not a whole number; ${allowed}`;
+  return `${input} is out of range; ${allowed}`;
+}
+
+/** Text that is not empty. */
+export function text(description: string) {
+  return z.string().min(1).describe(description);
+}
+
+/** An absolute URL with one of the given schemes ("https" also admits "http"). */
+export function url(scheme: "https" | "opc.tcp", example: string, description: string) {
+  const prefixes = scheme === "https" ? ["https://", "http://"] : ["opc.tcp://"];
+  const pattern = scheme === "https" ? /^https?:\/\// : /^opc\.tcp:\/\//;
+  const error = wording((input) => urlProblem(input, prefixes, example));
+  return z
+    .string({ error })
+    .regex(pattern, { error, abort: true })
+    .refine(hasHost, { error })
+    .describe(description);
+}
+
+function hasHost(value: string): boolean {
+  try {
+    return new URL(value).host !== "";
+  } catch {
+    return false;
+  }
+}
+
+function urlProblem(input: unknown, prefixes: string[], example: string): string {
+  if (typeof input !== "string") return `expected a URL such as ${example}, got ${describeValue(input, false)}`;
+  if (!prefixes.some((prefix) => input.startsWith(prefix))) {
+    return `${show(input)} must start with ${prefixes.join(" or ")}, e.g. ${example}`;
+  }
+  return `${show(input)} is not a valid URL (no host name?), e.g. ${example}`;
+}
+
+/** An OPC UA node id in string form, checked by parseNodeId. */
+export function nodeId(description: string) {
+  return z
+    .string()
+    .superRefine((value, context) => {
+      try {
+        parseNodeId(value);
+      } catch (error) {
+        context.addIssue({ code: "custom", message: (error as Error).message });
+      }
+    })
+    .describe(description);
+}
+
+/** A pointId: it becomes a URL path segment, so no whitespace and no "/". */
+export function pointId(description: string) {
+  const error = wording((input) =>
+    input === "" ? "must not be empty" : `${show(input)} contains whitespace or "/"; a pointId has neither`,
+  );
+  return z.string().min(1, { error, abort: true }).regex(/^[^\s/]+$/, { error }).describe(description);
+}
+
+const DEADBAND_FORMS = "none, { absolute: N } with N >= 0, or { percent: N } with N from 0 to 100";
+
+export function deadband(description: string) {
+  const error = wording(deadbandProblem);
+  return z
+    .union(
+      [
+        z.literal("none"),
+        z.strictObject({ absolute: numberIn({ min: 0 }, "Report a change only when it exceeds this many units") }),
+        z.strictObject({ percent: numberIn({ min: 0, max: 100 }, "Report a change only when it exceeds this percentage of the EURange") }),
+      ],
+      { error },
+    )
+    .describe(description);
+}
+
+function deadbandProblem(input: unknown): string {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    return `${input === null ? "is empty" : `${describeValue(input, false)} is not allowed`}; write ${DEADBAND_FORMS}`;
+  }
+  const entries = Object.entries(input);
+  const [first] = entries;
+  if (entries.length !== 1 || first === undefined) return `write exactly one of absolute or percent, i.e. ${DEADBAND_FORMS}`;
+  const [key, value] = first;
+  if (key !== "absolute" && key !== "percent") {
+    const hint = didYouMean(key, ["absolute", "percent"]);
+    return hint === "" ? `unknown key "${key}"; write ${DEADBAND_FORMS}` : `unknown key "${key}"${hint} Write ${DEADBAND_FORMS}`;
+  }
+  const range = key === "absolute" ? "a number of 0 or more" : "a number from 0 to 100";
+  return `${key} must be ${range}, got ${describeValue(value, false)}`;
+}
