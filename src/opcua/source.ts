@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
-  AttributeIds, ClientSubscription, DataChangeFilter, DataChangeTrigger, DeadbandType, MessageSecurityMode,
+  AttributeIds, ClientMonitoredItemGroup, ClientSubscription, DataChangeFilter, DataChangeTrigger, DeadbandType, MessageSecurityMode,
   OPCUACertificateManager, OPCUAClient, readOperationLimits, SecurityPolicy, TimestampsToReturn, UserTokenType,
-  type ClientMonitoredItemGroup, type ClientSession, type DataValue, type MonitoringParametersOptions,
+  type ClientSession, type DataValue, type MonitoringParametersOptions,
   type ReadValueIdOptions, type UserIdentityInfo,
 } from "node-opcua";
 import type { Logger } from "pino";
@@ -166,6 +166,13 @@ export class OpcuaSource {
       publishingEnabled: true,
       priority: 1,
     });
+    // Trace only (off at info): lets a test or an operator see notifications arrive without per-value logs.
+    this.subscription.on("received_notifications", (msg) => {
+      if (!this.log.isLevelEnabled("trace")) return;
+      let count = 0;
+      for (const d of msg.notificationData ?? []) count += (d as { monitoredItems?: unknown[] }).monitoredItems?.length ?? 0;
+      this.log.trace({ count }, "notifications received");
+    });
     await this.monitorAll();
   }
 
@@ -202,13 +209,19 @@ export class OpcuaSource {
       const params = monitoringParameters(this.points[indexes[0]!]!);
       for (let start = 0; start < items.length; start += perCall) {
         const chunk = items.slice(start, start + perCall);
-        const group = await subscription.monitorItems(chunk.map((c) => c.item), params, TimestampsToReturn.Both);
+        // The handler goes on before the create request: the initial values may arrive in the very
+        // next publish response, before an awaited monitorItems() would have returned.
+        const group = ClientMonitoredItemGroup.create(subscription, chunk.map((c) => c.item), params, TimestampsToReturn.Both);
+        const handler = this.on.value;
+        group.on("changed", (_item, dv, i) => handler(chunk[i]!.index, toRaw(dv, Date.now())));
+        await new Promise<void>((resolve, reject) => {
+          group.once("initialized", resolve);
+          group.once("terminated", (err) => reject(err ?? new Error("monitored item group terminated")));
+        });
         this.groups.push(group);
         group.monitoredItems.forEach((item, i) => {
           if (item.statusCode.isNotGood()) this.reportFailure(this.points[chunk[i]!.index]!, item.statusCode.toString());
         });
-        const handler = this.on.value;
-        group.on("changed", (_item, dv, i) => handler(chunk[i]!.index, toRaw(dv, Date.now())));
       }
     }
     const ok = this.points.length - this.failed.size;

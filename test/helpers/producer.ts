@@ -1,0 +1,40 @@
+import type { SimServer, SimType } from "../../src/opcua/simserver.js";
+
+export interface Produced {
+  timestamp: string;
+  value: string;
+}
+
+/**
+ * Drives SimServer variables and records, independently of the connector's code, what the API
+ * must end up with: per point, the ms timestamp and the value string, first value of a ms kept.
+ */
+export class Producer {
+  readonly expected = new Map<string, Map<number, string>>();
+  count = 0;
+
+  constructor(private readonly server: SimServer) {}
+
+  add(name: string, type: SimType, pointId: string, initial: unknown): void {
+    this.server.addVariable(name, type, initial);
+    this.expected.set(pointId, new Map());
+  }
+
+  /** `text` is what the API must store for this value. */
+  set(name: string, type: SimType, pointId: string, value: unknown, text: string, ms: number, picoseconds = 0): void {
+    this.server.set(name, type, value, new Date(ms), picoseconds);
+    const m = this.expected.get(pointId)!;
+    if (!m.has(ms)) m.set(ms, text);
+    this.count++;
+  }
+
+  values(pointId: string): Produced[] {
+    return [...this.expected.get(pointId)!].sort((a, b) => a[0] - b[0]).map(([ms, value]) => ({ timestamp: new Date(ms).toISOString(), value }));
+  }
+
+  get distinct(): number {
+    let n = 0;
+    for (const m of this.expected.values()) n += m.size;
+    return n;
+  }
+}
