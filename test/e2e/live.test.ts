@@ -188,4 +188,64 @@ describe("live streaming, end to end (node-opcua server → connector → emulat
       expect(c.stats.dropped.dead_letter).toBe(2);
     });
   });
+
+  it("reports a node the server does not know by pointId and nodeId, and keeps the others running", async () => {
+    const p = new Producer(server);
+    const id = `t${seq}`;
+    const good = `${id}.Present`;
+    p.add(good, "Int32", `${id}-present`, 0);
+    p.set(good, "Int32", `${id}-present`, 7, "7", Date.UTC(2026, 10, 25, 18, 0, 0, 0));
+    const points = [{ name: good, pointId: `${id}-present` }, { name: `${id}.Missing`, pointId: `${id}-missing` }];
+    await withConnector({}, { points, maxDelay: "100ms" }, async (c) => {
+      await waitFor(allDelivered(p), 10_000, "the present node's value");
+      expect([...c.source.failed.keys()]).toEqual([`${id}-missing`]);
+      expect(c.source.failed.get(`${id}-missing`)).toMatch(/BadNodeIdUnknown/);
+      p.set(good, "Int32", `${id}-present`, 8, "8", Date.UTC(2026, 10, 25, 18, 0, 0, 1));
+      await waitFor(allDelivered(p), 10_000, "a later value");
+      expect(stored(`${id}-present`)).toEqual(p.values(`${id}-present`));
+    });
+  });
+
+  it("applies an absolute deadband on the server (DataChangeFilter)", async () => {
+    const name = `t${seq}.Noisy`;
+    const pointId = `t${seq}-noisy`;
+    server.addVariable(name, "Double", 10);
+    const base = Date.UTC(2026, 10, 25, 19, 0, 0, 0);
+    server.set(name, "Double", 10, new Date(base));
+    await withConnector({}, { points: [{ name, pointId }], maxDelay: "100ms", defaults: "  deadband: { absolute: 1 }" }, async () => {
+      await waitFor(() => stored(pointId).length === 1, 10_000, "the initial value");
+      [10.2, 10.5, 9.4, 11.5, 11.9, 13].forEach((v, i) => server.set(name, "Double", v, new Date(base + 1 + i)));
+      // |change| > 1 from the last reported value: 10 → 11.5 → 13; 10.2, 10.5, 9.4 and 11.9 stay inside
+      await waitFor(() => stored(pointId).length >= 3, 10_000, "the changes beyond the deadband");
+      expect(stored(pointId).map((v) => v.value)).toEqual(["10", "11.5", "13"]);
+    });
+  });
+
+  it("creates monitored items in chunks within the server's MaxMonitoredItemsPerCall", async () => {
+    const small = await SimServer.start({ pkiDir: join(dir.path, "small-pki"), maxMonitoredItemsPerCall: 50 });
+    try {
+      const p = new Producer(small);
+      const points = Array.from({ length: 130 }, (_, k) => ({ name: `chunk.P${k}`, pointId: `chunk-${k}` }));
+      const base = Date.UTC(2026, 10, 25, 20, 0, 0, 0);
+      for (const [k, x] of points.entries()) {
+        p.add(x.name, "Int32", x.pointId, 0);
+        p.set(x.name, "Int32", x.pointId, k, String(k), base + k);
+      }
+      emulator = await startEmulator();
+      const { mapping } = writeMapping(dir.path, mappingYaml(small, emulator, join(dir.path, "chunk-state"), { points, maxDelay: "100ms" }), "chunk.yaml");
+      const c = new LiveConnector(mapping, silent);
+      try {
+        await c.start();
+        await waitFor(allDelivered(p), 15_000, "one value from each of 130 points");
+        expect(c.source.failed.size).toBe(0);
+        for (const x of points) expect(stored(x.pointId)).toEqual(p.values(x.pointId));
+      } finally {
+        await c.stop(5_000);
+        await emulator.close();
+      }
+    } finally {
+      await small.stop();
+    }
+  });
 });
+
