@@ -1,16 +1,15 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import {
-  AttributeIds, ClientMonitoredItemGroup, ClientSubscription, DataChangeFilter, DataChangeTrigger, DeadbandType, MessageSecurityMode,
-  OPCUACertificateManager, OPCUAClient, readOperationLimits, SecurityPolicy, TimestampsToReturn, UserTokenType,
-  type ClientSession, type DataValue, type MonitoringParametersOptions,
-  type ReadValueIdOptions, type UserIdentityInfo,
+  AttributeIds, ClientMonitoredItemGroup, DataChangeFilter, DataChangeTrigger, DeadbandType, readOperationLimits,
+  TimestampsToReturn, type ClientSession, type ClientSubscription, type DataValue, type MonitoringParametersOptions,
+  type OPCUAClient, type ReadValueIdOptions,
 } from "node-opcua";
 import type { Logger } from "pino";
 import type { OpcuaConfig, PointConfig } from "../config/types.js";
 import type { RawDataValue } from "../pipeline/types.js";
-import "./logging.js";
 import { NodeIdError, resolveMappedNodeId } from "./nodeid.js";
+import { closeQuietly, createClient, openSession, readNamespaces } from "./session.js";
+
+export { OpcuaError } from "./session.js";
 
 export type SourceState = "connecting" | "connected" | "reconnecting" | "stopped";
 
@@ -18,13 +17,6 @@ export interface SourceHandlers {
   /** A value of points[index]. Runs for every notification: keep it cheap. */
   value(index: number, raw: RawDataValue): void;
   state(state: SourceState): void;
-}
-
-/** Startup failures the user must fix (bad credentials, refused certificate…). */
-export class OpcuaError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
 }
 
 // node-opcua's "null" DateTime is 1601-01-01 (MinDate): it means "not provided".
@@ -65,21 +57,6 @@ function monitoringParameters(p: PointConfig): MonitoringParametersOptions {
 
 const settingsKey = (p: PointConfig) => `${p.samplingIntervalMs}|${p.queueSize}|${p.deadband.kind}|${"value" in p.deadband ? p.deadband.value : ""}`;
 
-async function userIdentity(cfg: OpcuaConfig): Promise<UserIdentityInfo> {
-  const user = cfg.user;
-  if (user.kind === "anonymous") return { type: UserTokenType.Anonymous };
-  if (user.kind === "username") return { type: UserTokenType.UserName, userName: user.username, password: user.password };
-  const pem = await readFile(user.certificateFile, "utf8");
-  const der = Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
-  return { type: UserTokenType.Certificate, certificateData: der, privateKey: await readFile(user.privateKeyFile, "utf8") };
-}
-
-/** Read fresh: node-opcua's session.readNamespaceArray() caches the first answer for the session's life. */
-async function readNamespaces(session: ClientSession): Promise<string[]> {
-  const dv = await session.read({ nodeId: "i=2255", attributeId: AttributeIds.Value });
-  return dv.statusCode.isGood() && Array.isArray(dv.value.value) ? (dv.value.value as string[]) : [];
-}
-
 /**
  * One session, one subscription, the mapped points as monitored items. node-opcua reconnects
  * forever after the first connect and recovers the subscription; we add the first connect's
@@ -106,27 +83,7 @@ export class OpcuaSource {
   async start(): Promise<void> {
     const cfg = this.cfg;
     this.on.state("connecting");
-    const certificateManager = new OPCUACertificateManager({
-      rootFolder: join(this.stateDir, "pki"),
-      automaticallyAcceptUnknownCertificate: cfg.trustServerCertificate,
-    });
-    await certificateManager.initialize();
-    if (cfg.trustServerCertificate && cfg.securityMode !== "None") {
-      this.log.warn("opcua.trustServerCertificate is on: any server certificate is accepted, so a spoofed server would be too");
-    }
-    const client = OPCUAClient.create({
-      applicationName: cfg.applicationName,
-      // Stable across restarts and hosts, so the certificate in state/pki stays valid (node-opcua W06).
-      applicationUri: `urn:opcua-ingest:${cfg.applicationName}`,
-      securityMode: MessageSecurityMode[cfg.securityMode],
-      securityPolicy: SecurityPolicy[cfg.securityPolicy],
-      endpointMustExist: false,
-      keepSessionAlive: true,
-      requestedSessionTimeout: cfg.sessionTimeoutMs,
-      clientCertificateManager: certificateManager,
-      // maxRetry bounds only the first connect(); afterwards node-opcua retries forever.
-      connectionStrategy: { initialDelay: 500, maxDelay: cfg.reconnectMaxDelayMs, maxRetry: 1e9 },
-    });
+    const client = await createClient(cfg, this.stateDir, this.log, { retryFirstConnect: true });
     this.client = client;
     let warnedBackoff = false;
     client.on("backoff", (retry: number, delay: number) => {
@@ -145,20 +102,12 @@ export class OpcuaSource {
     });
     client.on("after_reconnection", () => void this.checkNamespaces());
 
-    try {
-      await client.connect(cfg.endpoint);
-    } catch (err) {
-      throw new OpcuaError("OPCUA_CONNECT", `cannot connect to ${cfg.endpoint}: ${(err as Error).message}${this.certificateHint()}`);
-    }
+    const session = await openSession(client, cfg, this.stateDir);
+    this.session = session;
     if (this.stopping) return;
-    try {
-      this.session = await client.createSession(await userIdentity(cfg));
-    } catch (err) {
-      throw new OpcuaError("OPCUA_SESSION", `the server refused the session (user ${cfg.user.kind}): ${(err as Error).message}`);
-    }
     this.log.info({ endpoint: cfg.endpoint, securityMode: cfg.securityMode, securityPolicy: cfg.securityPolicy }, "OPC UA session open");
     this.on.state("connected");
-    this.subscription = await this.session.createSubscription2({
+    this.subscription = await session.createSubscription2({
       requestedPublishingInterval: cfg.publishingIntervalMs,
       requestedMaxKeepAliveCount: 10,
       requestedLifetimeCount: 100,
@@ -176,12 +125,6 @@ export class OpcuaSource {
     await this.monitorAll();
   }
 
-  private certificateHint(): string {
-    if (this.cfg.securityMode === "None") return "";
-    const pki = join(this.stateDir, "pki");
-    return `. If the server's certificate was refused, it was written to ${join(pki, "rejected")}: after checking it, move it to ${join(pki, "trusted", "certs")} and restart (or set opcua.trustServerCertificate: true, not recommended)`;
-  }
-
   private async monitorAll(): Promise<void> {
     const session = this.session!;
     const subscription = this.subscription!;
@@ -194,7 +137,9 @@ export class OpcuaSource {
     this.failed.clear();
     this.points.forEach((p, index) => {
       const key = settingsKey(p);
-      bySettings.set(key, [...(bySettings.get(key) ?? []), index]);
+      const list = bySettings.get(key);
+      if (list) list.push(index);
+      else bySettings.set(key, [index]);
     });
     for (const indexes of bySettings.values()) {
       const items: { index: number; item: ReadValueIdOptions }[] = [];
@@ -250,11 +195,8 @@ export class OpcuaSource {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    const bounded = (p: Promise<unknown> | undefined) =>
-      Promise.race([p?.catch(() => {}), new Promise((r) => setTimeout(r, 3_000).unref())]);
-    await bounded(this.subscription?.terminate());
-    await bounded(this.session?.close());
-    await bounded(this.client?.disconnect());
+    await Promise.race([this.subscription?.terminate().catch(() => {}), new Promise((r) => setTimeout(r, 3_000).unref())]);
+    await closeQuietly(this.client, this.session);
     this.on.state("stopped");
   }
 }
