@@ -11,12 +11,18 @@ const USAGE = `opcua-ingest ${VERSION}: stream OPC UA data into the Point Value 
 
 Usage:
   opcua-ingest run --config FILE [--drain-timeout 10s]   live mode until SIGINT/SIGTERM (then flush and exit 0)
-  opcua-ingest validate --config FILE                     check a mapping; exit 2 with every problem listed
+      [--shard INDEX/COUNT|auto/COUNT]                    take only this replica's share of the points
+  opcua-ingest validate --config FILE [--online]          check a mapping; exit 2 with every problem listed
+                                                          (--online: also every node on the OPC UA server)
+  opcua-ingest browse --endpoint URL [--root NODEID] [--depth N] [--filter PATTERN] [--point-ids CSV]
+                                                          walk the address space, print a mapping skeleton (YAML)
   opcua-ingest demo [--duration 60s]                      simulated plant + API emulator + connector on mappings/demo.yaml
   opcua-ingest emulator [--port N] [--token-lifetime S] [--latency MS]
                                                           run the local Ingest API emulator
+  opcua-ingest deadletter list|retry|purge --config FILE [--id N]... [--json]
+                                                          batches the API refused for good: show, resend, delete
   opcua-ingest schema                                     print the mapping's JSON Schema (mappings/schema.json)
-  opcua-ingest backfill ... | browse ...                  not in this version yet
+  opcua-ingest backfill ...                               not in this version yet
 
 Options on every command: --help, --log-level LEVEL (trace|debug|info|warn|error; default info, or LOG_LEVEL)
   opcua-ingest --version
@@ -24,17 +30,57 @@ Options on every command: --help, --log-level LEVEL (trace|debug|info|warn|error
 Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad mapping.`;
 
 const HELP: Record<string, string> = {
-  run: `opcua-ingest run --config FILE [--drain-timeout DURATION] [--log-level LEVEL]
+  run: `opcua-ingest run --config FILE [--drain-timeout DURATION] [--shard INDEX/COUNT|auto/COUNT] [--log-level LEVEL]
 
 Streams every value change of the mapped OPC UA nodes to the Ingest API until SIGINT/SIGTERM.
 On the first signal it stops the subscriptions, flushes every open batch and waits up to
 --drain-timeout (default 10s) for the API to take them; a second signal exits at once.
 Logs are JSON lines on stdout. Exit 0 after a clean stop, 1 if values could not be delivered
-or the OPC UA session could not be opened, 2 for a bad mapping.`,
-  validate: `opcua-ingest validate --config FILE
+or the OPC UA session could not be opened, 2 for a bad mapping.
+
+--shard INDEX/COUNT runs one of COUNT replicas on the same mapping: this one takes only the points
+whose stable hash of the pointId falls in shard INDEX (0-based). auto/COUNT takes INDEX from the
+hostname's trailing -N (Kubernetes StatefulSet pods: opcua-ingest-0, -1, ...). Changing COUNT
+moves points between replicas. A shard with no points is an error (exit 2).`,
+  validate: `opcua-ingest validate --config FILE [--online]
 
 Checks the mapping offline: schema, ranges, durations, node id syntax, duplicates, environment
-variables. Prints every problem as FILE:LINE:COLUMN: KEY: what is wrong; what is allowed. Exit 0 or 2.`,
+variables, TODO-... pointIds left by browse. Prints every problem as
+FILE:LINE:COLUMN: KEY: what is wrong; what is allowed. Exit 0 or 2.
+
+--online also connects with the mapping's opcua settings and checks every point on the server, in
+batches within its operation limits: the node exists (nsu= resolved), is a Variable, is readable
+(AccessLevel and UserAccessLevel with CurrentRead; HistoryRead when gapFill.enabled is true), its
+data type converts to the API's string (structures and arrays need structured: json), and its
+MinimumSamplingInterval is not slower than the point's samplingInterval (a warning). Prints a table
+POINT ID, NODE ID, LINE, PROBLEM. Exit 2 if any error, 0 with warnings only, 1 if the server
+cannot be reached or refuses the session.`,
+  browse: `opcua-ingest browse --endpoint URL [--root NODEID] [--depth N] [--filter PATTERN] [--point-ids FILE]
+                    [--security-mode MODE --security-policy POLICY] [--user NAME [--password-env VAR]]
+                    [--state DIR] [--include-properties]
+
+Walks the address space from --root (default i=85, the Objects folder) along forward hierarchical
+references and prints a ready-to-edit mapping on stdout: opcua and ingest sections (\${VAR}
+placeholders), then one points entry per variable with nodeId written with its namespace URI
+(nsu=...), pointId TODO-<browse path>, and a comment: browse path, data type, engineering unit,
+access level. Progress and a summary go to stderr.
+
+  --filter PATTERN   glob on browse paths below the root, "/"-separated: * is one segment (or part of
+                     one: Line*), ** any depth: Plant/Line1/**/Temperature. A match selects its subtree.
+                     A "/" inside a browse name is written %2F.
+  --depth N          levels below the root (default: no limit)
+  --point-ids FILE   CSV of browsePath,pointId lines: those pointIds are filled in, the rest stay TODO-...
+  --user NAME        user name; the password is read from the environment variable OPCUA_PASSWORD
+                     (or the one --password-env names), never from the command line
+  --security-mode    None (default), Sign, SignAndEncrypt; --security-policy Basic256Sha256 (default
+                     when secure), Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss
+  --state DIR        PKI folder root (default ./state): the server's certificate is trusted in
+                     DIR/pki/trusted/certs, as for run
+  --include-properties  list variables reached by HasProperty (EngineeringUnits, EURange...) too
+
+The Server object (i=2253) is skipped unless it is the root. Example:
+  opcua-ingest browse --endpoint opc.tcp://scada-gw:4840 --filter 'Plant/Line1/**' > plant.yaml
+Exit 0; 1 when the server cannot be reached or refuses the session; 2 for bad flags or an unknown root.`,
   demo: `opcua-ingest demo [--duration DURATION]
 
 Starts a simulated plant (an OPC UA server on 127.0.0.1 with a few realistic signals), the Ingest
@@ -49,6 +95,7 @@ Credentials: client id demo-client, secret demo-secret. Prints its URLs; runs un
 const OPTIONS: ParseArgsConfig["options"] = {
   config: { type: "string", short: "c" },
   "drain-timeout": { type: "string" },
+  shard: { type: "string" },
   duration: { type: "string" },
   port: { type: "string" },
   host: { type: "string" },
@@ -58,6 +105,19 @@ const OPTIONS: ParseArgsConfig["options"] = {
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
   online: { type: "boolean" },
+  endpoint: { type: "string" },
+  root: { type: "string" },
+  depth: { type: "string" },
+  filter: { type: "string" },
+  "point-ids": { type: "string" },
+  "security-mode": { type: "string" },
+  "security-policy": { type: "string" },
+  user: { type: "string" },
+  "password-env": { type: "string" },
+  state: { type: "string" },
+  "include-properties": { type: "boolean" },
+  id: { type: "string", multiple: true },
+  json: { type: "boolean" },
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -105,7 +165,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP[command] ?? USAGE);
     return HELP[command] ? EXIT.ok : EXIT.usage;
   }
-  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  if (positionals.length > (command === "deadletter" ? 2 : 1)) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const level = (values["log-level"] as string | undefined) ?? process.env.LOG_LEVEL ?? "info";
   if (!["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(level)) {
     throw new UsageError(`--log-level must be one of trace, debug, info, warn, error; got "${level}"`);
@@ -113,12 +173,25 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "run": {
       const { runCommand } = await import("./commands/run.js");
-      return runCommand(requireConfig(values), duration(values, "drain-timeout", 10_000), createLogger(level));
+      return runCommand(requireConfig(values), duration(values, "drain-timeout", 10_000), createLogger(level), {
+        shard: typeof values.shard === "string" ? values.shard : undefined,
+      });
+    }
+    case "deadletter": {
+      const { deadletterCommand } = await import("./commands/deadletter.js");
+      const raw = (values.id as unknown as string[] | undefined) ?? [];
+      const ids = raw.map((x) => {
+        if (!/^\d+$/.test(x)) throw new UsageError(`--id must be a dead letter number (see deadletter list), got "${x}"`);
+        return Number(x);
+      });
+      return deadletterCommand(positionals[1], requireConfig(values), ids, values.json === true);
     }
     case "validate": {
       const { validateCommand } = await import("./commands/validate.js");
-      if (values.online) throw new UsageError("validate --online is not in this version yet; the offline checks run without it");
-      return validateCommand(requireConfig(values));
+      return validateCommand(requireConfig(values), {
+        online: values.online === true,
+        log: createLogger(values["log-level"] ? level : "warn", process.stderr),
+      });
     }
     case "demo": {
       const { demoCommand } = await import("./commands/demo.js");
@@ -137,12 +210,23 @@ async function main(argv: string[]): Promise<number> {
     case "schema":
       process.stdout.write(`${JSON.stringify(mappingJsonSchema(), null, 2)}\n`);
       return EXIT.ok;
+    case "browse": {
+      const { browseCommand } = await import("./commands/browse.js");
+      const text = (key: string) => (typeof values[key] === "string" ? (values[key] as string) : undefined);
+      return browseCommand(
+        {
+          endpoint: text("endpoint"), root: text("root"), depth: text("depth"), filter: text("filter"), pointIds: text("point-ids"),
+          securityMode: text("security-mode"), securityPolicy: text("security-policy"), user: text("user"),
+          passwordEnv: text("password-env"), state: text("state"), includeProperties: values["include-properties"] === true,
+        },
+        createLogger(values["log-level"] ? level : "warn", process.stderr),
+      );
+    }
     case "backfill":
-    case "browse":
       console.error(`opcua-ingest ${command} is not in this version yet.`);
       return EXIT.usage;
     default:
-      throw new UsageError(`unknown command "${command}"; commands: run, validate, demo, emulator, schema`);
+      throw new UsageError(`unknown command "${command}"; commands: run, validate, browse, demo, emulator, schema`);
   }
 }
 

@@ -1,12 +1,40 @@
 import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
 import { LiveConnector } from "../pipeline/live.js";
-import { EXIT } from "./errors.js";
+import { formatShard, parseShard, selectShard, ShardError, type Shard } from "../pipeline/shard.js";
+import { EXIT, UsageError } from "./errors.js";
 import { onceTerminated } from "./signals.js";
 
+export interface RunOptions {
+  /** `--shard INDEX/COUNT` or `auto/COUNT`: run only this replica's share of the points. */
+  shard?: string;
+}
+
+function shardOption(text: string | undefined): Shard | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseShard(text);
+  } catch (err) {
+    if (err instanceof ShardError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 /** `opcua-ingest run`: live mode until SIGINT/SIGTERM, then flush, drain (bounded) and exit. */
-export async function runCommand(configFile: string, drainTimeoutMs: number, log: Logger): Promise<number> {
+export async function runCommand(configFile: string, drainTimeoutMs: number, log: Logger, opts: RunOptions = {}): Promise<number> {
+  const shard = shardOption(opts.shard);
   const mapping = loadMapping(configFile);
+  if (shard) {
+    const all = mapping.points.length;
+    mapping.points = selectShard(mapping.points, shard);
+    if (mapping.points.length === 0) {
+      throw new UsageError(
+        `--shard ${formatShard(shard)}: this shard takes none of the ${all} points of ${configFile}; ` +
+          `use fewer replicas (a smaller COUNT) for this mapping`,
+      );
+    }
+    log.info({ shard: formatShard(shard), points: mapping.points.length, of: all }, `shard ${formatShard(shard)}: this replica takes ${mapping.points.length} of ${all} points`);
+  }
   const connector = new LiveConnector(mapping, log);
   const terminated = onceTerminated(() => {
     log.error("second signal: exiting without waiting for the drain");

@@ -1,9 +1,75 @@
-import { loadMapping } from "../config/index.js";
+import type { Logger } from "pino";
+import { loadMapping, MappingError, type MappingProblem } from "../config/index.js";
+import type { Mapping } from "../config/types.js";
+import { isPlaceholderPointId } from "../opcua/browse-render.js";
 import { EXIT } from "./errors.js";
 
-/** Offline checks; a MappingError propagates to the CLI, which prints every problem and exits 2. */
-export function validateCommand(configFile: string): number {
-  const m = loadMapping(configFile);
-  console.log(`${m.file}: valid: ${m.points.length} point(s), OPC UA ${m.opcua.endpoint}, API ${m.ingest.baseUrl}, state ${m.state}`);
-  return EXIT.ok;
+export interface ValidateOptions {
+  /** Also check every node on the server (validate --online). */
+  online?: boolean;
+  log?: Logger;
+  out?: (line: string) => void;
+}
+
+const PLACEHOLDER = "still the placeholder written by browse: replace it with the API's point id (no whitespace, no /), or delete the point";
+
+/**
+ * Offline checks; a MappingError propagates to the CLI, which prints every problem and exits 2.
+ * `TODO-…` pointIds left from `opcua-ingest browse` are problems too. With `online`, every node is
+ * then checked on the server: a table of findings by pointId, exit 2 when any is an error.
+ */
+export async function validateCommand(configFile: string, opts: ValidateOptions = {}): Promise<number> {
+  const out = opts.out ?? ((line: string) => console.log(line));
+  const m = loadWithPlaceholders(configFile);
+  if (!opts.online) {
+    out(`${m.file}: valid: ${m.points.length} point(s), OPC UA ${m.opcua.endpoint}, API ${m.ingest.baseUrl}, state ${m.state}`);
+    return EXIT.ok;
+  }
+  const { inspectMapping } = await import("../opcua/inspect.js");
+  const { createLogger } = await import("../ops/logger.js");
+  const started = performance.now();
+  const report = await inspectMapping(m, opts.log ?? createLogger("warn", process.stderr));
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const errors = report.findings.filter((f) => f.severity === "error").length;
+  const warnings = report.findings.length - errors;
+  if (report.findings.length > 0) for (const line of findingsTable(report.findings)) out(line);
+  out(
+    `${m.file}: ${report.checked} point(s) checked on ${m.opcua.endpoint} in ${seconds} s (${report.readRequests} Read requests of at most ${report.perRead} operations): ` +
+      `${errors} error(s), ${warnings} warning(s)`,
+  );
+  if (errors > 0) out("Fix or remove the points marked error (by line above), then run validate --online again.");
+  return errors > 0 ? EXIT.usage : EXIT.ok;
+}
+
+/** Like loadMapping, with the browse placeholders named as such instead of as a bad pointId. */
+function loadWithPlaceholders(configFile: string): Mapping {
+  let m: Mapping;
+  try {
+    m = loadMapping(configFile);
+  } catch (err) {
+    if (!(err instanceof MappingError)) throw err;
+    // A TODO-Plant/Line1/... placeholder fails the schema ("/" in a pointId): say what it is.
+    const problems = err.problems.map((p): MappingProblem =>
+      /^points\[\d+\]\.pointId$/.test(p.key) && /"TODO-/.test(p.message) ? { ...p, message: PLACEHOLDER } : p,
+    );
+    throw new MappingError(problems);
+  }
+  const left = m.points.flatMap((p, i): MappingProblem[] =>
+    isPlaceholderPointId(p.pointId) ? [{ file: configFile, line: p.line, column: 5, key: `points[${i}].pointId`, message: PLACEHOLDER }] : [],
+  );
+  if (left.length > 0) throw new MappingError(left);
+  return m;
+}
+
+/** pointId, nodeId, mapping line, problem: aligned columns, one finding per line. */
+export function findingsTable(findings: { pointId: string; nodeId: string; line: number; severity: string; message: string }[]): string[] {
+  const width = (values: string[], header: string, max: number) => Math.min(max, Math.max(header.length, ...values.map((v) => v.length)));
+  const wId = width(findings.map((f) => f.pointId), "POINT ID", 40);
+  const wNode = width(findings.map((f) => f.nodeId), "NODE ID", 60);
+  const wLine = width(findings.map((f) => String(f.line)), "LINE", 6);
+  const row = (id: string, node: string, line: string, problem: string) => `${id.padEnd(wId)}  ${node.padEnd(wNode)}  ${line.padStart(wLine)}  ${problem}`;
+  return [
+    row("POINT ID", "NODE ID", "LINE", "PROBLEM"),
+    ...findings.map((f) => row(f.pointId, f.nodeId, String(f.line), `${f.severity}: ${f.message}`.replace(/\r?\n/g, " "))),
+  ];
 }

@@ -9,7 +9,8 @@ export const DURATION_PATTERN = /^(0|\d+(\.\d+)?(ms|s|m|h))$/;
 /** Every duration ends up in a timer; Node.js timers cannot wait longer than this. */
 const MAX_MS = 2 ** 31 - 1;
 
-const EXAMPLES = "write a number with a unit: 250ms, 5s, 1m, 1h";
+/** Ends the message of every value that is no duration at all. */
+export const DURATION_EXAMPLES = "write a number with a unit: 250ms, 5s, 1m, 1h";
 
 /** Milliseconds, rounded to a whole number. Throws an Error that says how to write it instead. */
 export function parseDuration(text: string): number {
@@ -26,15 +27,15 @@ export function parseDuration(text: string): number {
   if (text.startsWith("-")) throw new Error(`${quoted} is negative; a duration is 0 or more`);
   const unit = /^\d+(?:\.\d+)?([a-zA-Z]+)$/.exec(text)?.[1];
   if (unit !== undefined) throw new Error(`${quoted} has an unknown unit "${unit}"; use ms, s, m or h, e.g. 250ms, 5s, 1m, 1h`);
-  throw new Error(`${quoted} is not a duration; ${EXAMPLES}`);
+  throw new Error(`${quoted} is not a duration; ${DURATION_EXAMPLES}`);
 }
 
 /** Why a YAML value the schema rejected is not an acceptable duration. */
 export function durationProblem(input: unknown): string {
   if (input === 0) return "0 is not allowed here; it must be more than 0, e.g. 5s";
   if (typeof input === "number") return noUnit(String(input));
-  if (input === null) return `is empty; ${EXAMPLES}`;
-  if (typeof input !== "string") return `expected a duration; ${EXAMPLES}`;
+  if (input === null) return `is empty; ${DURATION_EXAMPLES}`;
+  if (typeof input !== "string") return `expected a duration; ${DURATION_EXAMPLES}`;
   try {
     parseDuration(input);
   } catch (error) {

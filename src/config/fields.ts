@@ -1,9 +1,11 @@
 // Schema building blocks that word their own problems: what is wrong and what is allowed, in the
 // reader's terms. Each returns undefined for a missing key so the parse-wide wording applies.
 import { z } from "zod";
-import { DURATION_PATTERN, durationProblem, parseDuration } from "./duration.js";
-import { describeValue, show } from "./messages.js";
+import { DURATION_EXAMPLES, DURATION_PATTERN, durationProblem, parseDuration } from "./duration.js";
+import { LISTEN_PATTERN, parseListen } from "./listen.js";
+import { describeValue, enumMessage, show } from "./messages.js";
 import { parseNodeId } from "./nodeid.js";
+import { parseSize, SIZE_PATTERN, sizeProblem } from "./size.js";
 import { didYouMean } from "./suggest.js";
 
 type Describe = (input: unknown) => string;
@@ -12,10 +14,27 @@ function wording(describe: Describe) {
   return (issue: { input?: unknown }) => (issue.input === undefined ? undefined : describe(issue.input));
 }
 
+/** Milliseconds, or undefined when the text is no duration (e.g. longer than a timer can wait). */
+function durationMs(text: string): number | undefined {
+  try {
+    return parseDuration(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Duration text that parseDuration accepts (the pattern alone admits e.g. 597h, too long for a timer). */
+function durationText(pattern: RegExp, error: ReturnType<typeof wording>, also: readonly string[] = []) {
+  return z
+    .string({ error })
+    .regex(pattern, { error, abort: true })
+    .refine((text) => also.includes(text) || durationMs(text) !== undefined, { error });
+}
+
 /** A duration where 0 is allowed: "250ms", "5s", "1m", "1h" or 0. */
 export function duration(description: string) {
   const error = wording(durationProblem);
-  return z.union([z.string().regex(DURATION_PATTERN, { error }), z.literal(0)], { error }).describe(description);
+  return z.union([durationText(DURATION_PATTERN, error), z.literal(0)], { error }).describe(description);
 }
 
 /** A duration that must be more than 0. */
@@ -24,8 +43,86 @@ export function positiveDuration(description: string) {
   return z
     .string({ error })
     .regex(DURATION_PATTERN, { error, abort: true })
-    .refine((text) => parseDuration(text) > 0, { error })
+    .refine((text) => (durationMs(text) ?? 0) > 0, { error })
     .describe(description);
+}
+
+const DURATION_OR_OFF_PATTERN = new RegExp(`^(off|${DURATION_PATTERN.source.slice(1, -1)})$`);
+
+/** A duration, or 0 or off for "never". */
+export function durationOrOff(description: string) {
+  const error = wording(durationOrOffProblem);
+  return z.union([durationText(DURATION_OR_OFF_PATTERN, error, ["off"]), z.literal(0)], { error }).describe(description);
+}
+
+function durationOrOffProblem(input: unknown): string {
+  if (typeof input === "boolean" || (typeof input === "string" && input.toLowerCase() === "off")) {
+    return `${show(input)} is not allowed; write off (or 0) to turn it off, or a duration such as 1m`;
+  }
+  const problem = durationProblem(input);
+  return problem.endsWith(DURATION_EXAMPLES) ? `${problem}, or off` : problem;
+}
+
+/** A size in bytes: a whole number, or "512MiB", "1GiB", "10GB". */
+export function size(min: number, description: string) {
+  const error = wording((input) => sizeProblem(input, min));
+  const atLeastMin = (text: string) => {
+    try {
+      return parseSize(text) >= min;
+    } catch {
+      return false;
+    }
+  };
+  return z
+    .union(
+      [
+        z.number({ error }).int({ error }).min(min, { error }),
+        z.string({ error }).regex(SIZE_PATTERN, { error, abort: true }).refine(atLeastMin, { error }),
+      ],
+      { error },
+    )
+    .describe(description);
+}
+
+/** "host:port", "[ipv6]:port" or off. */
+export function listenAddress(description: string) {
+  const error = wording(listenProblem);
+  return z
+    .string({ error })
+    .regex(LISTEN_PATTERN, { error, abort: true })
+    .refine((text) => listenError(text) === undefined, { error })
+    .describe(description);
+}
+
+function listenError(text: string): string | undefined {
+  try {
+    parseListen(text);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function listenProblem(input: unknown): string {
+  if (input === null) return "is empty; write host:port, e.g. 127.0.0.1:9464, or off";
+  if (typeof input !== "string") return `expected host:port, e.g. 127.0.0.1:9464, or off; got ${describeValue(input, false)}`;
+  return listenError(input) ?? `${show(input)} is not allowed; write host:port, e.g. 127.0.0.1:9464, or off`;
+}
+
+/** auto, true or false. */
+export function autoOrBoolean(description: string) {
+  const error = wording((input) => enumMessage(input, ["auto", true, false]));
+  return z.union([z.literal("auto"), z.boolean()], { error }).describe(description);
+}
+
+/** Any finite number (not YAML's .inf or .nan). */
+export function finiteNumber(description: string) {
+  const error = wording((input) => {
+    if (input === null) return "is empty; expected a number";
+    if (typeof input === "number") return `${input} is not allowed; expected a finite number`;
+    return `expected a number, got ${describeValue(input, false)}`;
+  });
+  return z.number({ error }).describe(description);
 }
 
 interface Range {

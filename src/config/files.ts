@@ -8,6 +8,7 @@ import { asRecord, nonEmptyText } from "./raw.js";
 export interface Secrets {
   clientSecret?: string;
   password?: string;
+  opsToken?: string;
 }
 
 /** `folder` is the mapping file's folder, against which relative paths are resolved. */
@@ -16,6 +17,7 @@ export function readReferencedFiles(raw: unknown, folder: string): { secrets: Se
   const secrets: Secrets = {};
   const ingest = asRecord(asRecord(raw)?.ingest);
   const user = asRecord(asRecord(asRecord(raw)?.opcua)?.user);
+  const ops = asRecord(asRecord(raw)?.ops);
 
   const readSecret = (path: Path, value: unknown): string | undefined => {
     const file = nonEmptyText(value);
@@ -46,8 +48,11 @@ export function readReferencedFiles(raw: unknown, folder: string): { secrets: Se
   if (clientSecret !== undefined) secrets.clientSecret = clientSecret;
   const password = readSecret(["opcua", "user", "passwordFile"], user?.passwordFile);
   if (password !== undefined) secrets.password = password;
+  const opsToken = readSecret(["ops", "tokenFile"], ops?.tokenFile);
+  if (opsToken !== undefined) secrets.opsToken = opsToken;
   checkReadable(["opcua", "user", "certificate"], user?.certificate);
   checkReadable(["opcua", "user", "privateKey"], user?.privateKey);
+  checkReadable(["ingest", "caFile"], ingest?.caFile);
   return { secrets, issues };
 }
 

@@ -2,6 +2,7 @@
 export { loadMapping, parseMapping } from "./load.js";
 export { MappingError, formatProblem, type MappingProblem } from "./errors.js";
 export { parseDuration } from "./duration.js";
+export { parseSize } from "./size.js";
 export { parseNodeId, type ParsedNodeId } from "./nodeid.js";
 export { mappingJsonSchema } from "./jsonschema.js";
 export type * from "./types.js";

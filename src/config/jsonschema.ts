@@ -32,7 +32,10 @@ function admitEnvReferences(schema: JsonSchema): void {
       admitEnvReferences(property.items as JsonSchema);
     } else if (Array.isArray(property.anyOf)) {
       // zod may hand out one object for a schema used twice (defaults and points); admit once.
-      if (!property.anyOf.includes(ENV_REFERENCE)) property.anyOf.push(ENV_REFERENCE);
+      if (property.anyOf.includes(ENV_REFERENCE)) continue;
+      // The keys of a mapping alternative (gapFill: { maxWindow }, deadband: { absolute }) admit them too.
+      for (const option of property.anyOf as JsonSchema[]) if (option.type === "object") admitEnvReferences(option);
+      property.anyOf.push(ENV_REFERENCE);
     } else if (!(property.type === "string" && property.pattern === undefined && property.enum === undefined)) {
       const alternative: JsonSchema = {};
       for (const [key, value] of Object.entries(property)) {

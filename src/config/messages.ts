@@ -5,7 +5,7 @@ import { didYouMean } from "./suggest.js";
 
 export type Path = readonly (string | number)[];
 
-const SECRET_KEYS = new Set(["clientSecret", "password"]);
+const SECRET_KEYS = new Set(["clientSecret", "password", "token"]);
 
 export function isSecret(path: readonly PropertyKey[]): boolean {
   const last = path[path.length - 1];
@@ -50,7 +50,7 @@ export function unknownKeyMessage(key: string, allowed: readonly string[]): stri
   return hint === "" ? `unknown key; allowed: ${allowed.join(", ")}` : `unknown key${hint} Allowed: ${allowed.join(", ")}`;
 }
 
-function enumMessage(value: unknown, allowed: readonly unknown[]): string {
+export function enumMessage(value: unknown, allowed: readonly unknown[]): string {
   const names = allowed.map(String);
   if (value === null) return `is empty; allowed: ${names.join(", ")}`;
   const hint = typeof value === "string" ? didYouMean(value, names) : "";

@@ -1,4 +1,5 @@
 // Rules that span several keys, which a per-key schema cannot say.
+import { DEFAULT_LISTEN, isLoopback, parseListen } from "./listen.js";
 import type { Issue } from "./messages.js";
 import { asRecord, type RawRecord } from "./raw.js";
 import { SECURITY_MODES, SECURITY_POLICIES } from "./schema.js";
@@ -10,6 +11,7 @@ export function crossKeyIssues(raw: unknown): Issue[] {
     ...(opcua === undefined ? [] : securityIssues(opcua)),
     ...userIssues(asRecord(opcua?.user)),
     ...(ingest === undefined ? [] : clientSecretIssues(ingest)),
+    ...opsTokenIssues(asRecord(asRecord(raw)?.ops)),
   ];
 }
 
@@ -79,4 +81,25 @@ function clientSecretIssues(ingest: RawRecord): Issue[] {
     ];
   }
   return [];
+}
+
+function opsTokenIssues(ops: RawRecord | undefined): Issue[] {
+  const inline = ops?.token !== undefined;
+  const file = ops?.tokenFile !== undefined;
+  if (inline && file) return [{ path: ["ops", "tokenFile"], message: "give token or tokenFile, not both" }];
+  if (inline || file) return [];
+  const listen = ops?.listen ?? DEFAULT_LISTEN;
+  let address: ReturnType<typeof parseListen>;
+  try {
+    address = typeof listen === "string" ? parseListen(listen) : null;
+  } catch {
+    return []; // reported by the schema
+  }
+  if (address === null || isLoopback(address.host)) return [];
+  return [
+    {
+      path: ["ops", "listen"],
+      message: `listen ${String(listen)} is not a loopback address, so without a token the status page and metrics would be open to the network; give token (e.g. \${OPS_TOKEN}) or tokenFile, or listen on 127.0.0.1`,
+    },
+  ];
 }

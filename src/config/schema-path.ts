@@ -35,10 +35,12 @@ function schemaAt(path: Path): z.ZodType | undefined {
   return current;
 }
 
-/** Keys of the mapping at `path`, in schema order. */
+/** Keys of the mapping at `path`, in schema order; for a key that is a mapping or a shorthand (gapFill), the mapping's. */
 export function allowedKeys(path: Path): string[] {
   const schema = schemaAt(path);
-  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  const options = schema instanceof z.ZodUnion ? (schema.options as z.ZodType[]).map(unwrap) : [schema];
+  const object = options.find((option) => option instanceof z.ZodObject);
+  return object instanceof z.ZodObject ? Object.keys(object.shape) : [];
 }
 
 /** True when the key takes text only, so a value read from the environment must not become a number. */

@@ -1,7 +1,23 @@
 // The mapping file as written (after ${VAR} substitution), key by key. Also the source of
 // mappings/schema.json, so every key carries a description for editors; rules that span keys are in rules.ts.
 import { z } from "zod";
-import { deadband, duration, nodeId, numberIn, pointId, positiveDuration, text, url } from "./fields.js";
+import {
+  autoOrBoolean,
+  deadband,
+  duration,
+  durationOrOff,
+  finiteNumber,
+  listenAddress,
+  nodeId,
+  numberIn,
+  pointId,
+  positiveDuration,
+  size,
+  text,
+  url,
+} from "./fields.js";
+import { DEFAULT_LISTEN } from "./listen.js";
+import { describeValue } from "./messages.js";
 
 export const SECURITY_MODES = ["None", "Sign", "SignAndEncrypt"] as const;
 export const SECURITY_POLICIES = ["None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"] as const;
@@ -58,6 +74,16 @@ const ingest = z
     maxRequestsPerSecond: numberIn({ min: 0 }, "Request rate limit; 0 = unlimited").default(0),
     requestTimeout: positiveDuration("Give up on one request after this long, e.g. 30s").default("30s"),
     retryMaxDelay: positiveDuration("Longest wait between retries of a failed request").default("60s"),
+    retryMaxElapsed: duration(
+      "Give up retrying a request after this long and keep it as a dead letter, e.g. 24h; 0 = retry forever",
+    ).default(0),
+    caFile: text(
+      "PEM file of the private CA(s) the API's TLS certificate is checked against; relative to this file's folder",
+    ).optional(),
+    tlsInsecure: z
+      .boolean()
+      .describe("Disable TLS certificate verification of the API — for tests only; logged as a warning")
+      .default(false),
   })
   .describe("Where the values go: the Point Value Ingest API");
 
@@ -71,6 +97,77 @@ const batch = z
   })
   .describe("How values of one point are grouped into requests");
 
+const MiB = 1024 ** 2;
+
+const spool = z
+  .strictObject({
+    maxBytes: size(
+      MiB,
+      "Largest size of the spool on disk: bytes, or a number with B, KB, MB, GB (1000-based) or KiB, MiB, GiB (1024-based); at least 1MiB",
+    ).default("1GiB"),
+    whenFull: z
+      .enum(["dropOldest", "dropNewest"])
+      .describe("When the spool is full: dropOldest (delete the oldest samples) or dropNewest (refuse new ones); both counted")
+      .default("dropOldest"),
+    commitInterval: positiveDuration(
+      "Group commit: samples are durable at most this long after they arrive, e.g. 100ms",
+    ).default("100ms"),
+  })
+  .describe("The durable on-disk queue (in the state folder) that holds samples until the API has accepted them");
+
+/** maxWindow of gap filling when it is not given (also with the true/false shorthand). */
+export const GAP_FILL_WINDOW = "24h";
+
+const gapFill = z
+  .union(
+    [
+      z.boolean(),
+      z.strictObject({
+        enabled: autoOrBoolean("auto (on when the server supports history), true or false").default("auto"),
+        maxWindow: positiveDuration("At most this much history is read back after an outage, e.g. 24h").default(GAP_FILL_WINDOW),
+      }),
+    ],
+    // A mapping with a bad key is reported at that key (validate.ts); this words the other shapes.
+    { error: (issue) => (issue.input === undefined ? undefined : gapFillProblem(issue.input)) },
+  )
+  .describe(
+    "After a reconnect, read the values missed during the outage from the server's history: true, false, or { enabled: auto | true | false, maxWindow }",
+  );
+
+function gapFillProblem(input: unknown): string {
+  const forms = "write true, false or { enabled: auto | true | false, maxWindow: 24h }";
+  return input === null ? `is empty; ${forms}` : `${describeValue(input, false)} is not allowed; ${forms}`;
+}
+
+const backfill = z
+  .strictObject({
+    concurrency: numberIn({ min: 1, max: 64, integer: true }, "Points read from the historian at once, 1 to 64").default(4),
+    window: positiveDuration("Time window of one HistoryRead call, e.g. 1h").default("1h"),
+    valuesPerRead: numberIn(
+      { min: 1, max: 100_000, integer: true },
+      "Values asked for per point in one HistoryRead call (numValuesPerNode), 1 to 100000",
+    ).default(1000),
+  })
+  .describe("How history is read, by opcua-ingest backfill and by gap filling");
+
+const ops = z
+  .strictObject({
+    listen: listenAddress(
+      "Address of the /healthz, /readyz, /metrics and status endpoints: host:port, [IPv6]:port, or off; a non-loopback address needs token or tokenFile",
+    ).default(DEFAULT_LISTEN),
+    perPointMetrics: z
+      .boolean()
+      .describe("Add per-point series to /metrics (their number grows with the points)")
+      .default(false),
+    token: z
+      .string()
+      .min(1)
+      .describe("Bearer token the ops endpoints require; use ${ENV_VAR}. At most one of token, tokenFile")
+      .optional(),
+    tokenFile: text("File holding the ops bearer token (trimmed); relative to this file's folder").optional(),
+  })
+  .describe("Health, metrics and status endpoints");
+
 // One definition per setting, so defaults and per-point overrides cannot drift apart.
 const settings = {
   samplingInterval: duration("How often the server samples the value; 0 = on every change (exception-based)"),
@@ -82,6 +179,24 @@ const settings = {
   bad: z.enum(["drop", "send"]).describe("Values with Bad status: drop (counted) or send"),
   nonFinite: z.enum(["drop", "send"]).describe('NaN and ±Infinity: drop (counted) or send as "NaN", "Infinity", "-Infinity"'),
   structured: z.enum(["json", "skip"]).describe("Arrays and structures: send as JSON text, or skip (counted)"),
+  scale: finiteNumber("Numbers are sent as value * scale + offset; not 0").refine((value) => value !== 0, {
+    error: "scale 0 would send every value as the offset; allowed: any number but 0 (1 = unscaled)",
+  }),
+  offset: finiteNumber("Added to numbers after scale: value * scale + offset"),
+  decimals: numberIn(
+    { min: 0, max: 15, integer: true },
+    "Round numbers to this many decimals, 0 to 15; unset = shortest exact form, no rounding",
+  ),
+  booleanAs: z.enum(["text", "number"]).describe("Booleans as text (true/false) or number (1/0)"),
+  enumAs: z.enum(["number", "label"]).describe("Enumerations as their integer (number) or their EnumStrings text (label)"),
+  heartbeat: durationOrOff(
+    "Re-send the last value stamped with the current time when it has not changed for this long, e.g. 1m; off or 0 = never",
+  ),
+  trigger: z
+    .enum(["status", "statusValue", "statusValueTimestamp"])
+    .describe(
+      "Which changes the server reports (OPC UA DataChangeTrigger): status, statusValue, or statusValueTimestamp (also a repeat of the same value with a new source timestamp)",
+    ),
 };
 
 const defaults = z
@@ -93,6 +208,13 @@ const defaults = z
     bad: settings.bad.default("drop"),
     nonFinite: settings.nonFinite.default("drop"),
     structured: settings.structured.default("json"),
+    scale: settings.scale.default(1),
+    offset: settings.offset.default(0),
+    decimals: settings.decimals.optional(),
+    booleanAs: settings.booleanAs.default("text"),
+    enumAs: settings.enumAs.default("number"),
+    heartbeat: settings.heartbeat.default("off"),
+    trigger: settings.trigger.default("statusValue"),
   })
   .describe("Settings every point inherits; each may be overridden on a point");
 
@@ -107,6 +229,13 @@ const point = z
     bad: settings.bad.optional(),
     nonFinite: settings.nonFinite.optional(),
     structured: settings.structured.optional(),
+    scale: settings.scale.optional(),
+    offset: settings.offset.optional(),
+    decimals: settings.decimals.optional(),
+    booleanAs: settings.booleanAs.optional(),
+    enumAs: settings.enumAs.optional(),
+    heartbeat: settings.heartbeat.optional(),
+    trigger: settings.trigger.optional(),
   })
   .describe("One OPC UA variable sent to one point");
 
@@ -115,6 +244,10 @@ export const mappingSchema = z
     opcua,
     ingest,
     batch: batch.prefault({}),
+    spool: spool.prefault({}),
+    gapFill: gapFill.default({ enabled: "auto", maxWindow: GAP_FILL_WINDOW }),
+    backfill: backfill.prefault({}),
+    ops: ops.prefault({}),
     state: text("Folder for the spool database, backfill checkpoints and PKI; relative to this file's folder").default(
       "./state",
     ),

@@ -22,7 +22,23 @@ export interface PointSettings {
   nonFinite: "drop" | "send";
   /** Arrays and structures: sent as JSON text (default) or skipped and counted. */
   structured: "json" | "skip";
+  /** Numbers are sent as value * scale + offset; never 0. Default 1. */
+  scale: number;
+  /** Default 0. */
+  offset: number;
+  /** Round numbers to this many decimals (0..15); absent = the shortest round-trip decimal, no rounding. */
+  decimals?: number;
+  /** Booleans as "true"/"false" (text, default) or "1"/"0" (number). */
+  booleanAs: "text" | "number";
+  /** Enumerations as their integer (default) or their EnumStrings label. */
+  enumAs: "number" | "label";
+  /** Re-send the last value stamped with the current time after this long without a change; 0 = off (default). */
+  heartbeatMs: number;
+  /** OPC UA DataChangeTrigger; statusValueTimestamp also reports a repeat of a value with a new source timestamp. */
+  trigger: DataChangeTrigger;
 }
+
+export type DataChangeTrigger = "status" | "statusValue" | "statusValueTimestamp";
 
 export interface PointConfig extends PointSettings {
   pointId: string;
@@ -68,11 +84,62 @@ export interface IngestConfig {
   requestTimeoutMs: number;
   /** Cap of the retry backoff. */
   retryMaxDelayMs: number;
+  /** Give up retrying a request after this long (then it is a dead letter); 0 = retry forever (default). */
+  retryMaxElapsedMs: number;
+  /** Absolute path of a PEM file with the private CA(s) the API's certificate is checked against; checked readable, not read. */
+  caFile?: string;
+  /** No TLS certificate verification of the API (tests only; warned when on). */
+  tlsInsecure: boolean;
 }
 
 export interface BatchConfig {
   maxValues: number;
   maxDelayMs: number;
+}
+
+/** The durable on-disk queue between the pipeline and the API. */
+export interface SpoolConfig {
+  /** Whole bytes, at least 1 MiB. Default 1 GiB. */
+  maxBytes: number;
+  /** At maxBytes: delete the oldest samples (default) or refuse the new ones; either way counted. */
+  whenFull: "dropOldest" | "dropNewest";
+  /** Group commit: a sample is durable at most this long after it arrives. Default 100 ms. */
+  commitIntervalMs: number;
+}
+
+export interface ListenAddress {
+  /** As Node's server.listen takes it: IPv6 without brackets, e.g. "::1". */
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+}
+
+/** The /healthz, /readyz, /metrics and status endpoints. */
+export interface OpsConfig {
+  /** null = no listener ("off"). Default 127.0.0.1:9464. */
+  listen: ListenAddress | null;
+  /** Per-point series in /metrics (cardinality grows with the points). Default false. */
+  perPointMetrics: boolean;
+  /** Bearer token the endpoints require; set whenever listen is not a loopback address. A secret. */
+  token?: string;
+}
+
+/** After a reconnect, read the values missed during the outage from the server's history. */
+export interface GapFillConfig {
+  /** "auto" (default) = on when the server supports HistoryRead for the point. */
+  enabled: "auto" | boolean;
+  /** At most this much history is read back after an outage. Default 24 h. */
+  maxWindowMs: number;
+}
+
+/** Historian reads of `opcua-ingest backfill` (and of gap filling). */
+export interface BackfillConfig {
+  /** Points read at once, 1..64. Default 4. */
+  concurrency: number;
+  /** Time window of one HistoryRead call. Default 1 h. */
+  windowMs: number;
+  /** numValuesPerNode of one HistoryRead call, 1..100000. Default 1000. */
+  valuesPerRead: number;
 }
 
 export interface Mapping {
@@ -81,6 +148,10 @@ export interface Mapping {
   opcua: OpcuaConfig;
   ingest: IngestConfig;
   batch: BatchConfig;
+  spool: SpoolConfig;
+  gapFill: GapFillConfig;
+  backfill: BackfillConfig;
+  ops: OpsConfig;
   /** Absolute path; relative paths in the file are resolved against the mapping file's folder. */
   state: string;
   points: PointConfig[];

@@ -2,7 +2,7 @@ import { Agent, request, type Dispatcher } from "undici";
 import type { IngestConfig } from "../config/types.js";
 import { systemClock, type Clock } from "../pipeline/clock.js";
 import { formatTimestamp } from "../pipeline/timestamp.js";
-import type { Sample } from "../pipeline/types.js";
+import type { Value } from "../pipeline/types.js";
 import type { SendResult } from "./result.js";
 import { isTransientStatus, parseConflictIndices, parseRetryAfter } from "./retry.js";
 import { TokenCache, TokenError } from "./token.js";
@@ -10,7 +10,7 @@ import { TokenCache, TokenError } from "./token.js";
 const JSONAPI = "application/vnd.api+json";
 
 /** JSON:API body, built as text: this runs for every value sent. */
-export function valuesBody(samples: readonly Sample[], qualityOfValue: boolean): string {
+export function valuesBody(samples: readonly Value[], qualityOfValue: boolean): string {
   let out = '{"data":[';
   for (let i = 0; i < samples.length; i++) {
     const s = samples[i]!;
@@ -50,7 +50,7 @@ export class IngestClient {
     this.valuesPrefix = `${cfg.baseUrl}/partitions/${encodeURIComponent(cfg.partitionId)}/points/`;
   }
 
-  async send(pointId: string, samples: readonly Sample[], overwrite: boolean): Promise<SendResult> {
+  async send(pointId: string, samples: readonly Value[], overwrite: boolean): Promise<SendResult> {
     const url = `${this.valuesPrefix}${encodeURIComponent(pointId)}/values${overwrite ? "?overwrite=true" : ""}`;
     const body = valuesBody(samples, this.cfg.qualityOfValue);
     for (let attempt = 0; ; attempt++) {

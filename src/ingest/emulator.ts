@@ -39,6 +39,7 @@ import {
 
 export type { Fault } from "./emulator-faults.js";
 export type { StoredValue } from "./emulator-store.js";
+export { EmulatorStore } from "./emulator-store.js";
 
 export interface EmulatorOptions {
   /** Default "127.0.0.1". */
@@ -61,6 +62,8 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
   /** Epoch-millisecond clock that decides token expiry; default Date.now, injectable so tests need not wait. */
   now?: () => number;
+  /** Keep the stored values of an earlier emulator: a test stops the API and starts it again. */
+  store?: EmulatorStore;
 }
 
 export interface EmulatorStats {
@@ -88,6 +91,8 @@ export interface Emulator {
   readonly baseUrl: string;
   /** url + "/oauth/token" */
   readonly tokenUrl: string;
+  /** What was stored; pass it to a new emulator to restart "the same" API. */
+  readonly store: EmulatorStore;
   /** Stored values of a point, ascending by timestamp. */
   values(partitionId: string, pointId: string): StoredValue[];
   /** Points of a partition that have been written to, sorted. */
@@ -137,7 +142,7 @@ class IngestEmulator implements Emulator {
   readonly url: string;
   readonly baseUrl: string;
   readonly tokenUrl: string;
-  private readonly store = new EmulatorStore();
+  readonly store: EmulatorStore;
   private readonly faults = new FaultQueue();
   private readonly tokens: TokenAuthority;
   private readonly latencyTimers = new Set<NodeJS.Timeout>();
@@ -159,6 +164,7 @@ class IngestEmulator implements Emulator {
     private readonly server: Server,
     private readonly opts: EmulatorOptions,
   ) {
+    this.store = opts.store ?? new EmulatorStore();
     this.url = `http://${hostForUrl(server.address() as AddressInfo)}`;
     this.baseUrl = `${this.url}/ingest`;
     this.tokenUrl = `${this.url}/oauth/token`;

@@ -1,11 +1,40 @@
+import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import {
-  DataType, DataValue, OPCUACertificateManager, OPCUAServer, StatusCodes, Variant, VariantArrayType,
-  type Namespace, type UAVariable,
+  DataType, DataValue, MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, StatusCodes, Variant,
+  VariantArrayType, type Namespace, type UAVariable,
 } from "node-opcua";
+import type { SecurityMode, SecurityPolicy as PolicyName } from "../config/types.js";
 import "./logging.js";
 
 export type SimType = "Double" | "Float" | "Int32" | "Int64" | "UInt64" | "Boolean" | "String";
+
+export interface SimServerOptions {
+  /** Default 0: an ephemeral port. */
+  port?: number;
+  /** Listen address; default 127.0.0.1 (loopback only). "0.0.0.0" advertises the machine's hostname. */
+  host?: string;
+  /** Server PKI (pkiDir/server) and user-certificate PKI (pkiDir/user). */
+  pkiDir: string;
+  namespaceUri?: string;
+  maxMonitoredItemsPerCall?: number;
+  /** Endpoints offered; default node-opcua's: None, Sign, SignAndEncrypt. */
+  securityModes?: SecurityMode[];
+  /** Default node-opcua's (None, Basic128Rsa15, Basic256Sha256, Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss). */
+  securityPolicies?: PolicyName[];
+  /** Default true. */
+  allowAnonymous?: boolean;
+  /** Username/password logins the server accepts; none by default. */
+  users?: { username: string; password: string }[];
+  /**
+   * Accept any client application certificate (default true). When false, only certificates in
+   * pkiDir/server/trusted/certs (or given to trustClientCertificate) are accepted; the others are
+   * written to pkiDir/server/rejected.
+   */
+  autoAcceptClientCertificates?: boolean;
+  /** Accept any X.509 user certificate (default true). When false, only trustUserCertificate's. */
+  autoAcceptUserCertificates?: boolean;
+}
 
 /**
  * A node-opcua server with variables we set ourselves, with explicit source timestamps: the
@@ -20,21 +49,40 @@ export class SimServer {
     private readonly server: OPCUAServer,
     private readonly ns: Namespace,
     readonly port: number,
+    private readonly advertisedHost: string,
+    private readonly serverCertificates: OPCUACertificateManager,
+    private readonly userCertificates: OPCUACertificateManager,
   ) {
     this.namespaceUri = ns.namespaceUri;
   }
 
-  static async start(opts: { port?: number; pkiDir: string; namespaceUri?: string; maxMonitoredItemsPerCall?: number }): Promise<SimServer> {
-    const serverCertificateManager = new OPCUACertificateManager({ rootFolder: join(opts.pkiDir, "server"), automaticallyAcceptUnknownCertificate: true });
-    const userCertificateManager = new OPCUACertificateManager({ rootFolder: join(opts.pkiDir, "user"), automaticallyAcceptUnknownCertificate: true });
+  static async start(opts: SimServerOptions): Promise<SimServer> {
+    const serverCertificateManager = new OPCUACertificateManager({
+      rootFolder: join(opts.pkiDir, "server"),
+      automaticallyAcceptUnknownCertificate: opts.autoAcceptClientCertificates ?? true,
+    });
+    const userCertificateManager = new OPCUACertificateManager({
+      rootFolder: join(opts.pkiDir, "user"),
+      automaticallyAcceptUnknownCertificate: opts.autoAcceptUserCertificates ?? true,
+    });
     await serverCertificateManager.initialize();
     await userCertificateManager.initialize();
+    const host = opts.host ?? "127.0.0.1";
+    const advertisedHost = host === "0.0.0.0" || host === "::" ? osHostname() : host;
+    const users = opts.users ?? [];
     const server = new OPCUAServer({
       port: opts.port ?? 0,
-      hostname: "127.0.0.1",
-      alternateHostname: ["127.0.0.1"],
+      host,
+      hostname: advertisedHost,
+      alternateHostname: [advertisedHost],
       serverCertificateManager,
       userCertificateManager,
+      ...(opts.securityModes && { securityModes: opts.securityModes.map((m) => MessageSecurityMode[m]) }),
+      ...(opts.securityPolicies && { securityPolicies: opts.securityPolicies.map((p) => SecurityPolicy[p]) }),
+      allowAnonymous: opts.allowAnonymous ?? true,
+      userManager: {
+        isValidUser: (username: string, password: string) => users.some((u) => u.username === username && u.password === password),
+      },
       serverCapabilities: {
         minSupportedSampleRate: 0,
         operationLimits: { maxMonitoredItemsPerCall: opts.maxMonitoredItemsPerCall ?? 10_000 },
@@ -45,11 +93,35 @@ export class SimServer {
     const ns = server.engine.addressSpace!.registerNamespace(opts.namespaceUri ?? "urn:opcua-ingest:sim");
     await server.start();
     const port = Number(new URL(server.getEndpointUrl().replace("opc.tcp:", "http:")).port);
-    return new SimServer(server, ns, port);
+    return new SimServer(server, ns, port, advertisedHost, serverCertificateManager, userCertificateManager);
+  }
+
+  /** The server's own certificate (PEM file), as a client's PKI would receive it. */
+  get certificateFile(): string {
+    return join(this.serverCertificates.rootDir, "own", "certs", "certificate.pem");
+  }
+
+  /** Trust a client application certificate (DER) when autoAcceptClientCertificates is off. */
+  async trustClientCertificate(der: Buffer): Promise<void> {
+    await this.serverCertificates.trustCertificate(der);
+  }
+
+  /** Trust an X.509 user certificate (DER) when autoAcceptUserCertificates is off. */
+  async trustUserCertificate(der: Buffer): Promise<void> {
+    await this.userCertificates.trustCertificate(der);
   }
 
   get endpoint(): string {
-    return `opc.tcp://127.0.0.1:${this.port}`;
+    return `opc.tcp://${this.advertisedHost}:${this.port}`;
+  }
+
+  /** The open sessions: their channel's security and the kind of user token, e.g. "UserNameIdentityToken". */
+  sessions(): { securityMode: string; securityPolicy: string; userToken: string }[] {
+    return this.server.engine.getSessions().map((s) => ({
+      securityMode: s.channel ? MessageSecurityMode[s.channel.securityMode] ?? "" : "",
+      securityPolicy: s.channel ? String(s.channel.securityPolicy).replace(/^.*#/, "") : "",
+      userToken: s.userIdentityToken?.constructor.name ?? "",
+    }));
   }
 
   /** The mapping node id, by namespace URI. */

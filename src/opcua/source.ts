@@ -17,6 +17,11 @@ export interface SourceHandlers {
   /** A value of points[index]. Runs for every notification: keep it cheap. */
   value(index: number, raw: RawDataValue): void;
   state(state: SourceState): void;
+  /**
+   * The subscription was lost and re-created (server restart, session timeout): changes between
+   * `from` (the last notification before the loss) and `to` (recovery) were not seen.
+   */
+  gap?(from: number, to: number): void;
 }
 
 // node-opcua's "null" DateTime is 1601-01-01 (MinDate): it means "not provided".
@@ -69,6 +74,10 @@ export class OpcuaSource {
   private groups: ClientMonitoredItemGroup[] = [];
   private namespaceArray: string[] = [];
   private stopping = false;
+  /** Time of the last notification: where a gap after a lost subscription starts. */
+  private lastNotificationAt: number | undefined;
+  private lostAt: number | undefined;
+  private subscriptionRecreated = false;
   /** Points whose monitored item the server refused: pointId → reason. */
   readonly failed = new Map<string, string>();
 
@@ -92,12 +101,23 @@ export class OpcuaSource {
     });
     client.on("connection_lost", () => {
       if (this.stopping) return;
+      this.lostAt ??= Date.now();
       this.log.warn({ endpoint: cfg.endpoint }, "OPC UA connection lost; reconnecting");
       this.on.state("reconnecting");
     });
     client.on("connection_reestablished", () => {
       warnedBackoff = false;
-      this.log.info({ endpoint: cfg.endpoint }, "OPC UA connection re-established");
+      const now = Date.now();
+      if (this.subscriptionRecreated) {
+        // A new subscription: the server's queues of the old one are gone with it.
+        const from = this.lastNotificationAt ?? this.lostAt ?? now;
+        this.log.warn({ endpoint: cfg.endpoint, from: new Date(from).toISOString(), to: new Date(now).toISOString(), seconds: Math.round((now - from) / 1000) }, "OPC UA session or subscription was lost: changes in this window were not seen");
+        this.on.gap?.(from, now);
+      } else {
+        this.log.info({ endpoint: cfg.endpoint, downMs: this.lostAt ? now - this.lostAt : 0 }, "OPC UA connection re-established; the subscription survived (queued notifications follow)");
+      }
+      this.subscriptionRecreated = false;
+      this.lostAt = undefined;
       this.on.state("connected");
     });
     client.on("after_reconnection", () => void this.checkNamespaces());
@@ -115,8 +135,10 @@ export class OpcuaSource {
       publishingEnabled: true,
       priority: 1,
     });
+    this.subscription.on("subscriptionId_changed", () => (this.subscriptionRecreated = true));
     // Trace only (off at info): lets a test or an operator see notifications arrive without per-value logs.
     this.subscription.on("received_notifications", (msg) => {
+      this.lastNotificationAt = Date.now();
       if (!this.log.isLevelEnabled("trace")) return;
       let count = 0;
       for (const d of msg.notificationData ?? []) count += (d as { monitoredItems?: unknown[] }).monitoredItems?.length ?? 0;

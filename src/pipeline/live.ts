@@ -1,54 +1,83 @@
+import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Mapping } from "../config/types.js";
 import { IngestClient } from "../ingest/client.js";
 import { OpcuaSource, type SourceState } from "../opcua/source.js";
-import { Batcher } from "./batcher.js";
-import { systemClock } from "./clock.js";
+import { createMetrics, type OpsView } from "../ops/metrics.js";
+import { startOpsServer } from "../ops/server.js";
+import { Spool } from "../spool/spool.js";
+import { systemClock, type Clock, type Timer } from "./clock.js";
 import { convert } from "./convert.js";
-import { DeadLetterFile } from "./deadletter.js";
+import { Scheduler } from "./scheduler.js";
 import { Sender } from "./sender.js";
 import { Stats, type PointCounters } from "./stats.js";
 
-/** Live mode: OPC UA notifications → conversion → per-point batches → the API. */
-export class LiveConnector {
+/** StatusCode info bits: InfoType DataValue (0x400) with Overflow (0x80). */
+const OVERFLOW = 0x480;
+
+/** Rows that trigger a commit before the interval is up, so a burst does not pile up in memory. */
+const COMMIT_ROWS = 5_000;
+
+export function spoolFile(stateDir: string): string {
+  return join(stateDir, "spool.db");
+}
+
+/**
+ * Live mode: OPC UA notifications → conversion → spool (durable) → per-point batches → the API.
+ * A value is safe once its group commit ran; it leaves the spool only when the API acknowledged it.
+ */
+export class LiveConnector implements OpsView {
   readonly stats = new Stats();
   sourceState: SourceState = "connecting";
   readonly source: OpcuaSource;
-  readonly deadLetters: DeadLetterFile;
+  readonly spool: Spool;
   private readonly client: IngestClient;
-  private readonly batcher: Batcher;
+  private readonly scheduler: Scheduler;
   private readonly sender: Sender;
+  private commitTimer: Timer | undefined;
+  private ops: { url: string; close(): Promise<void> } | undefined;
+  private lastFullWarning = 0;
 
   constructor(
     readonly mapping: Mapping,
     private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {
     const { ingest, batch, points } = mapping;
     this.client = new IngestClient(ingest);
-    this.deadLetters = new DeadLetterFile(mapping.state);
+    this.spool = new Spool({ file: spoolFile(mapping.state), maxBytes: mapping.spool.maxBytes, whenFull: mapping.spool.whenFull });
+    this.scheduler = new Scheduler(batch.maxValues, batch.maxDelayMs, clock, () => this.sender.wake());
     this.sender = new Sender(
-      { concurrency: ingest.concurrency, overwrite: ingest.overwrite, backoff: { initialMs: 500, maxMs: ingest.retryMaxDelayMs }, maxRequestsPerSecond: ingest.maxRequestsPerSecond },
-      (pointId, samples, overwrite) => this.client.send(pointId, samples, overwrite),
-      (b, r) => this.deadLetters.write(b, r.status, r.detail),
+      {
+        concurrency: ingest.concurrency,
+        overwrite: ingest.overwrite,
+        maxValues: batch.maxValues,
+        backoff: { initialMs: 500, maxMs: ingest.retryMaxDelayMs },
+        maxRequestsPerSecond: ingest.maxRequestsPerSecond,
+        retryMaxElapsedMs: ingest.retryMaxElapsedMs,
+      },
+      this.spool,
+      this.scheduler,
+      (pointId, rows, overwrite) => this.client.send(pointId, rows, overwrite),
       this.stats,
-      systemClock,
+      clock,
       log,
-    );
-    this.batcher = new Batcher(
-      { maxValues: batch.maxValues, maxDelayMs: batch.maxDelayMs, overwrite: ingest.overwrite },
-      systemClock,
-      (b) => this.sender.enqueue(b),
-      () => this.stats.duplicates++,
     );
     // Per-point counters resolved once, not looked up per value.
     const counters: PointCounters[] = points.map((p) => this.stats.point(p.pointId));
     const stats = this.stats;
+    const spool = this.spool;
     this.source = new OpcuaSource(mapping.opcua, points, mapping.state, log, {
       value: (index, raw) => {
         const point = points[index]!;
         const c = counters[index]!;
         stats.received++;
         c.received++;
+        // The server's queue for this item overflowed: values were discarded before they reached us.
+        if ((raw.statusCode & OVERFLOW) === OVERFLOW) {
+          stats.overflows++;
+          c.overflows++;
+        }
         const r = convert(point.pointId, raw, point);
         if (!r.ok) {
           stats.drop(point.pointId, r.reason);
@@ -57,37 +86,108 @@ export class LiveConnector {
         if (r.fallback) stats.timestampFallback[r.fallback]++;
         c.lastValue = r.sample.value;
         c.lastTs = r.sample.ts;
-        this.batcher.add(r.sample);
+        c.lastReceivedAt = raw.receivedAt;
+        if (!spool.append(r.sample, raw.receivedAt)) this.spoolFull(point.pointId, 1);
+        else if (spool.buffered >= COMMIT_ROWS) this.commit();
       },
-      state: (s) => (this.sourceState = s),
+      state: (s) => {
+        if (s === "reconnecting" && this.sourceState !== "reconnecting") stats.reconnects++;
+        this.sourceState = s;
+      },
+      gap: (from, to) => {
+        stats.gaps.push({ from, to });
+        if (stats.gaps.length > 100) stats.gaps.shift();
+      },
     });
   }
 
   async start(): Promise<void> {
-    this.log.info({ points: this.mapping.points.length, endpoint: this.mapping.opcua.endpoint, api: this.mapping.ingest.baseUrl }, "starting");
+    const backlog = this.spool.backlog();
+    this.log.info(
+      { points: this.mapping.points.length, endpoint: this.mapping.opcua.endpoint, api: this.mapping.ingest.baseUrl, spooled: this.spool.rows },
+      backlog.length ? "starting; sending what the spool kept from before" : "starting",
+    );
+    // What an earlier run left unsent goes first, oldest point first.
+    for (const b of backlog) this.scheduler.update(b.pointId, this.spool.unread(b.pointId), b.firstArrived);
+    this.scheduleCommit();
+    const { listen, token, perPointMetrics } = this.mapping.ops;
+    if (listen) this.ops = await startOpsServer(this, createMetrics(this, perPointMetrics), { listen, ...(token && { token }) }, this.log);
     await this.source.start();
   }
 
-  /** Values waiting in open batches, queued or in flight. */
+  /** Base URL of /healthz, /readyz, /metrics (undefined when ops.listen is off). */
+  get opsUrl(): string | undefined {
+    return this.ops?.url;
+  }
+
+  private scheduleCommit(): void {
+    this.commitTimer = this.clock.setTimeout(() => {
+      this.commit();
+      if (this.spool.changedElsewhere()) {
+        // `opcua-ingest deadletter retry` put rows back: count them in.
+        this.spool.load();
+        for (const b of this.spool.backlog()) this.scheduler.update(b.pointId, this.spool.unread(b.pointId), b.firstArrived);
+      }
+      this.scheduleCommit();
+    }, this.mapping.spool.commitIntervalMs);
+  }
+
+  /** The group commit: buffered samples become durable, acknowledged ones are deleted. */
+  private commit(): void {
+    const { added, droppedOldest } = this.spool.commit();
+    if (droppedOldest > 0) this.spoolFull(undefined, droppedOldest);
+    for (const [pointId, firstArrived] of added) this.scheduler.update(pointId, this.spool.unread(pointId), firstArrived);
+  }
+
+  private spoolFull(pointId: string | undefined, n: number): void {
+    if (pointId) this.stats.drop(pointId, "spool_full", n);
+    else this.stats.dropped.spool_full = (this.stats.dropped.spool_full ?? 0) + n;
+    const now = this.clock.now();
+    if (now - this.lastFullWarning < 60_000) return;
+    this.lastFullWarning = now;
+    this.log.error(
+      { maxBytes: this.mapping.spool.maxBytes, whenFull: this.mapping.spool.whenFull, droppedTotal: this.stats.dropped.spool_full, backlog: this.spool.rows },
+      this.mapping.spool.whenFull === "dropOldest" ? "SPOOL FULL: deleting the oldest unsent values" : "SPOOL FULL: refusing new values",
+    );
+  }
+
+  spoolStatus(): { rows: number; bytes: number; maxBytes: number; oldestArrival: number | undefined } {
+    return { rows: this.spool.rows, bytes: this.spool.bytes, maxBytes: this.mapping.spool.maxBytes, oldestArrival: this.spool.oldestArrival() };
+  }
+
+  tokenRefreshes(): number {
+    return this.client.tokens.refreshes;
+  }
+
+  pointCounts(): { mapped: number; failed: number } {
+    return { mapped: this.mapping.points.length, failed: this.source.failed.size };
+  }
+
+  /** Values received and not yet acknowledged by the API. */
   get backlog(): number {
-    return this.batcher.pending + this.sender.backlog;
+    return this.spool.rows + this.spool.buffered;
   }
 
   /**
-   * Stop receiving, flush every open batch and wait (at most graceMs) for the API to take them.
-   * Returns the number of values that could not be delivered in time.
+   * Stop receiving, make everything durable, send what can be sent within graceMs. What is left
+   * stays in the spool for the next start. Returns the number of values left.
    */
   async stop(graceMs: number): Promise<number> {
     await this.source.stop();
-    this.batcher.flushAll();
+    await this.ops?.close();
+    this.commitTimer?.cancel();
+    this.commit();
+    this.scheduler.flushAll(this.spool.backlog().map((b) => b.pointId));
+    this.sender.wake();
     const drained = await this.sender.drain(graceMs);
-    const unsent = drained ? 0 : this.sender.stop();
-    if (unsent > 0) {
-      this.stats.dropped.shutdown = unsent;
-      this.log.error({ unsent }, "shutdown grace period over: values not delivered");
-    }
+    this.sender.stop();
+    this.scheduler.stop();
     await (drained ? this.client.close() : this.client.destroy());
-    this.log.info({ received: this.stats.received, sent: this.stats.sent, conflicts: this.stats.conflicts, dropped: this.stats.dropped }, "stopped");
-    return unsent;
+    await this.sender.whenIdle(); // aborted requests end before the spool closes under them
+    this.spool.close();
+    const left = drained ? 0 : this.spool.rows;
+    if (left > 0) this.log.warn({ left }, "drain timeout: values left in the spool; they are sent at the next start");
+    this.log.info({ received: this.stats.received, sent: this.stats.sent, conflicts: this.stats.conflicts, dropped: this.stats.dropped, left }, "stopped");
+    return left;
   }
 }

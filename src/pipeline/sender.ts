@@ -1,160 +1,186 @@
 import type { Logger } from "pino";
 import type { SendResult } from "../ingest/result.js";
 import { backoffMs, type BackoffOptions } from "../ingest/retry.js";
-import type { Batch } from "./batcher.js";
-import type { Clock } from "./clock.js";
+import type { Spool, SpoolRow } from "../spool/spool.js";
+import type { Clock, Timer } from "./clock.js";
+import { dedupeMs } from "./dedup.js";
+import type { Scheduler } from "./scheduler.js";
 import type { Stats } from "./stats.js";
-import type { Sample } from "./types.js";
 
-export type SendFn = (pointId: string, samples: readonly Sample[], overwrite: boolean) => Promise<SendResult>;
+export type SendFn = (pointId: string, samples: readonly SpoolRow[], overwrite: boolean) => Promise<SendResult>;
 
 export interface SenderOptions {
   concurrency: number;
   overwrite: boolean;
+  maxValues: number;
   backoff: BackoffOptions;
   /** 0 = unlimited. */
   maxRequestsPerSecond: number;
-}
-
-interface PointQueue {
-  batches: Batch[];
-  busy: boolean;
+  /** 0 = retry forever; otherwise a batch failing that long goes to the dead letters. */
+  retryMaxElapsedMs: number;
 }
 
 /**
- * Sends batches: one request in flight per point (values of a point stay in order), at most
- * `concurrency` over all points, transient failures retried forever with jittered backoff.
+ * Takes due points from the scheduler, their rows from the spool, and sends them: one request in
+ * flight per point (so a point's values stay in order), at most `concurrency` over all points.
+ * A transient failure pauses every sender (the API is down, not one point): one backoff for all,
+ * rows left in the spool, no memory held per waiting point. After the outage the backlog drains
+ * at full concurrency, oldest points first.
  */
 export class Sender {
-  private readonly queues = new Map<string, PointQueue>();
   private active = 0;
-  private readonly slotWaiters: (() => void)[] = [];
-  private readonly idleWaiters: (() => void)[] = [];
-  private busyPoints = 0;
-  private queuedValues = 0;
-  private nextSendAt = 0;
   private stopped = false;
+  private pausedUntil = 0;
+  private failures = 0;
+  private pauseTimer: Timer | undefined;
+  private nextSendAt = 0;
   private apiDownSince: number | undefined;
-  private readonly sleeps = new Set<() => void>();
+  private readonly failingSince = new Map<string, number>();
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly opts: SenderOptions,
+    private readonly spool: Spool,
+    private readonly scheduler: Scheduler,
     private readonly send: SendFn,
-    private readonly deadLetter: (batch: Batch, result: Extract<SendResult, { kind: "rejected" }>) => void,
     private readonly stats: Stats,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
 
-  enqueue(batch: Batch): void {
-    let q = this.queues.get(batch.pointId);
-    if (!q) {
-      q = { batches: [], busy: false };
-      this.queues.set(batch.pointId, q);
+  /** Start workers for due points, up to the concurrency limit. */
+  wake(): void {
+    if (this.stopped) return;
+    const now = this.clock.now();
+    if (now < this.pausedUntil) {
+      this.pauseTimer ??= this.clock.setTimeout(() => {
+        this.pauseTimer = undefined;
+        this.wake();
+      }, this.pausedUntil - now);
+      return;
     }
-    q.batches.push(batch);
-    this.queuedValues += batch.samples.length;
-    if (!q.busy && !this.stopped) void this.pump(q);
-  }
-
-  /** Values queued or in flight. */
-  get backlog(): number {
-    return this.queuedValues;
-  }
-
-  /** Resolves true once everything queued was sent (or dead-lettered), false at the deadline. */
-  drain(timeoutMs: number): Promise<boolean> {
-    if (this.busyPoints === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = this.clock.setTimeout(() => resolve(false), timeoutMs);
-      this.idleWaiters.push(() => {
-        timer.cancel();
-        resolve(true);
+    while (this.active < this.opts.concurrency) {
+      const pointId = this.scheduler.next();
+      if (pointId === undefined) break;
+      this.active++;
+      void this.work(pointId).finally(() => {
+        this.active--;
+        this.wake();
+        if (this.active === 0) this.notifyIdle();
       });
-    });
+    }
   }
 
-  /** Stop retrying and sending; what is still queued stays unsent. Returns its value count. */
-  stop(): number {
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** Resolves true once nothing is in flight or stored unsent; false at the deadline. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const deadline = this.clock.now() + timeoutMs;
+    for (;;) {
+      this.spool.commit(); // applies acknowledgements, so rows counts only what is still unsent
+      if (this.active === 0 && this.spool.rows === 0) return true;
+      const left = deadline - this.clock.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const t = this.clock.setTimeout(resolve, Math.min(left, 50));
+        this.idleWaiters.push(() => {
+          t.cancel();
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Resolves when no request is in flight (after stop: once the aborted ones have ended). */
+  async whenIdle(): Promise<void> {
+    while (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stop sending; what is unsent stays in the spool for the next start. */
+  stop(): void {
     this.stopped = true;
-    for (const wake of this.sleeps) wake();
-    return this.queuedValues;
+    this.pauseTimer?.cancel();
+    this.notifyIdle();
   }
 
-  private async pump(q: PointQueue): Promise<void> {
-    q.busy = true;
-    this.busyPoints++;
-    try {
-      for (let batch = q.batches[0]; batch && !this.stopped; batch = q.batches[0]) {
-        await this.deliver(batch);
-        q.batches.shift();
-        this.queuedValues -= batch.samples.length;
-      }
-    } finally {
-      q.busy = false;
-      if (--this.busyPoints === 0) this.idleWaiters.splice(0).forEach((w) => w());
-    }
+  private notifyIdle(): void {
+    this.idleWaiters.splice(0).forEach((w) => w());
   }
 
-  /** Until the batch is accepted or rejected (or the sender stops). */
-  private async deliver(batch: Batch): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      await this.acquire();
-      let result: SendResult;
-      try {
-        await this.pace();
-        result = await this.send(batch.pointId, batch.samples, this.opts.overwrite);
-      } finally {
-        this.release();
-      }
-      this.stats.requests++;
-      const statusKey = result.kind === "retry" ? "retry" : String(result.status);
-      this.stats.byStatus[statusKey] = (this.stats.byStatus[statusKey] ?? 0) + 1;
-      if (result.kind === "accepted") {
-        this.apiUp();
-        const point = this.stats.point(batch.pointId);
+  private async work(pointId: string): Promise<void> {
+    await this.pace();
+    const rows = this.spool.take(pointId, this.opts.maxValues);
+    if (rows.length === 0) return;
+    const { kept, duplicates } = dedupeMs(rows, this.opts.overwrite);
+    this.stats.duplicates += duplicates;
+    const started = performance.now();
+    const result = await this.send(pointId, kept, this.opts.overwrite);
+    this.stats.requests++;
+    const statusKey = result.kind === "retry" ? "retry" : String(result.status);
+    this.stats.onRequest?.((performance.now() - started) / 1000, statusKey);
+    this.stats.byStatus[statusKey] = (this.stats.byStatus[statusKey] ?? 0) + 1;
+    const now = this.clock.now();
+    switch (result.kind) {
+      case "accepted": {
+        this.apiUp(now);
+        this.failingSince.delete(pointId);
+        this.spool.ack(pointId, rows);
         const conflicts = result.conflicts.length;
-        this.stats.sent += batch.samples.length - conflicts;
+        const sent = kept.length - conflicts;
+        const point = this.stats.point(pointId);
+        this.stats.sent += sent;
         this.stats.conflicts += conflicts;
-        point.sent += batch.samples.length - conflicts;
+        point.sent += sent;
         point.conflicts += conflicts;
-        return;
+        break;
       }
-      if (result.kind === "rejected") {
-        this.apiUp();
-        this.stats.drop(batch.pointId, "dead_letter", batch.samples.length);
-        this.log.error({ pointId: batch.pointId, status: result.status, detail: result.detail, values: batch.samples.length }, "API rejected a batch; written to the dead letters");
-        this.deadLetter(batch, result);
-        return;
+      case "rejected":
+        this.apiUp(now);
+        this.failingSince.delete(pointId);
+        this.deadLetter(pointId, rows, result.status, result.detail, now);
+        break;
+      case "retry": {
+        this.stats.retries++;
+        const since = this.failingSince.get(pointId) ?? now;
+        this.failingSince.set(pointId, since);
+        if (this.opts.retryMaxElapsedMs > 0 && now - since >= this.opts.retryMaxElapsedMs) {
+          this.failingSince.delete(pointId);
+          this.deadLetter(pointId, rows, 0, `gave up after ${Math.round((now - since) / 1000)} s of retries (ingest.retryMaxElapsed): ${result.reason}`, now);
+          break;
+        }
+        this.spool.release(pointId, rows);
+        this.apiDown(result.reason, now);
+        const delay = result.afterMs ?? backoffMs(this.failures++, this.opts.backoff);
+        this.pausedUntil = Math.max(this.pausedUntil, now + delay);
+        break;
       }
-      this.stats.retries++;
-      this.apiDown(result.reason);
-      await this.sleep(result.afterMs ?? backoffMs(attempt, this.opts.backoff));
     }
+    // Due again? By count at once, otherwise maxDelay after its oldest remaining value arrived.
+    this.scheduler.update(pointId, this.spool.unread(pointId), this.spool.firstUnreadArrival(pointId));
   }
 
-  private apiDown(reason: string): void {
+  private deadLetter(pointId: string, rows: readonly SpoolRow[], status: number, detail: string, now: number): void {
+    this.spool.deadLetter(pointId, rows, status, detail, this.opts.overwrite, now);
+    this.stats.drop(pointId, "dead_letter", rows.length);
+    this.log.error({ pointId, status, detail, values: rows.length }, "batch refused for good; kept in the dead letters (opcua-ingest deadletter list)");
+  }
+
+  private apiDown(reason: string, now: number): void {
     if (this.apiDownSince !== undefined) return;
-    this.apiDownSince = this.clock.now();
-    this.log.warn({ reason }, "API unavailable; retrying with backoff, nothing is dropped");
+    this.apiDownSince = now;
+    this.stats.apiUp = false;
+    this.log.warn({ reason }, "API unavailable; values wait in the spool, retrying with backoff");
   }
 
-  private apiUp(): void {
+  private apiUp(now: number): void {
+    this.failures = 0;
+    this.stats.lastApiSuccess = now;
     if (this.apiDownSince === undefined) return;
-    this.log.info({ downMs: this.clock.now() - this.apiDownSince }, "API available again");
+    this.log.info({ downMs: now - this.apiDownSince, backlog: this.spool.rows }, "API available again; draining the spool");
     this.apiDownSince = undefined;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        timer.cancel();
-        this.sleeps.delete(done);
-        resolve();
-      };
-      const timer = this.clock.setTimeout(done, ms);
-      this.sleeps.add(done);
-    });
+    this.stats.apiUp = true;
   }
 
   /** Request-rate limit: space request starts 1/rate apart. */
@@ -163,20 +189,6 @@ export class Sender {
     const now = this.clock.now();
     const at = Math.max(now, this.nextSendAt);
     this.nextSendAt = at + 1000 / this.opts.maxRequestsPerSecond;
-    if (at > now) await this.sleep(at - now);
-  }
-
-  private acquire(): Promise<void> {
-    if (this.active < this.opts.concurrency) {
-      this.active++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.slotWaiters.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.slotWaiters.shift();
-    if (next) next();
-    else this.active--;
+    if (at > now) await new Promise<void>((r) => this.clock.setTimeout(r, at - now));
   }
 }

@@ -2,11 +2,16 @@ import type { DropReason } from "./convert.js";
 
 export interface PointCounters {
   received: number;
+  /** Notifications carrying the Overflow bit: the server's queue dropped values before them. */
+  overflows: number;
   sent: number;
   conflicts: number;
   dropped: number;
   lastValue?: string;
+  /** Source timestamp (ms) of the last value. */
   lastTs?: number;
+  /** When the last value arrived (ms). */
+  lastReceivedAt?: number;
 }
 
 /** Counters of the whole pipeline; the demo summary, logs and (later) metrics read them. */
@@ -17,9 +22,18 @@ export class Stats {
   conflicts = 0;
   /** Values merged away inside one batch because their millisecond repeated. */
   duplicates = 0;
-  dropped: Partial<Record<DropReason | "dead_letter" | "shutdown", number>> = {};
+  dropped: Partial<Record<DropReason | "dead_letter" | "spool_full", number>> = {};
   timestampFallback = { server: 0, received: 0 };
   requests = 0;
+  overflows = 0;
+  reconnects = 0;
+  /** Set by the metrics: called once per request with its duration and outcome. */
+  onRequest: ((seconds: number, outcome: string) => void) | undefined;
+  /** Windows the OPC UA side could not see (lost session or subscription), newest last, at most 100. */
+  readonly gaps: { from: number; to: number }[] = [];
+  /** False from the first transient failure until the next accepted or refused request. */
+  apiUp = true;
+  lastApiSuccess: number | undefined;
   retries = 0;
   byStatus: Record<string, number> = {};
   readonly points = new Map<string, PointCounters>();
@@ -27,7 +41,7 @@ export class Stats {
   point(pointId: string): PointCounters {
     let p = this.points.get(pointId);
     if (!p) {
-      p = { received: 0, sent: 0, conflicts: 0, dropped: 0 };
+      p = { received: 0, overflows: 0, sent: 0, conflicts: 0, dropped: 0 };
       this.points.set(pointId, p);
     }
     return p;

@@ -8,6 +8,9 @@ export interface Sample {
   quality: 0 | 1 | 2;
 }
 
+/** What a request carries of a sample. */
+export type Value = Pick<Sample, "ts" | "value" | "quality">;
+
 /** What src/opcua hands to the pipeline: node-opcua's DataValue reduced to plain data, so conversion is pure. */
 export interface RawDataValue {
   /** OPC UA built-in type id (1 Boolean … 25 DiagnosticInfo); 0 when the value is null. */

@@ -20,6 +20,8 @@ export interface MappingOptions {
   maxDelay?: string;
   extraIngest?: string;
   defaults?: string;
+  /** Default off: many connectors share one test process. */
+  opsListen?: string;
 }
 
 /** A mapping file for the SimServer and the emulator, as a plant engineer would write it. */
@@ -38,6 +40,8 @@ batch:
   maxValues: ${o.maxValues ?? 100}
   maxDelay: ${o.maxDelay ?? "200ms"}
 state: ${stateDir}
+ops:
+  listen: ${o.opsListen ?? "off"}
 defaults:
   samplingInterval: 0
   queueSize: 10000

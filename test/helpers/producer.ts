@@ -38,3 +38,39 @@ export class Producer {
     return n;
   }
 }
+
+/**
+ * Steady production on several Double variables: every `periodMs` each point gets a new value
+ * stamped with the wall clock, recorded in the Producer. Bounded by `stop()` (and by maxTicks).
+ */
+export class Stream {
+  private timer: NodeJS.Timeout | undefined;
+  private i = 0;
+  lastAt = 0;
+
+  constructor(
+    private readonly p: Producer,
+    private readonly points: { name: string; pointId: string }[],
+    private readonly periodMs: number,
+    private readonly maxTicks = 100_000,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.periodMs);
+  }
+
+  tick(): void {
+    if (++this.i > this.maxTicks) return this.stop();
+    const now = Date.now();
+    this.lastAt = now;
+    for (const x of this.points) {
+      const v = this.i + 0.5;
+      this.p.set(x.name, "Double", x.pointId, v, String(v), now);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -88,7 +88,7 @@ points:
       `${FILE}:26:17: points[1].deadband.percent: 150 is out of range; allowed: a number from 0 to 100`,
       `${FILE}:27:5: points[2].nodeId: duplicate nodeId "ns=3;s=X" (first used at line 24)`,
       `${FILE}:28:5: points[2].pointId: duplicate pointId "p" (first used at line 25)`,
-      `${FILE}:29:5: points[2].sampleInterval: unknown key; did you mean "samplingInterval"? Allowed: nodeId, pointId, samplingInterval, queueSize, deadband, timestamp, bad, nonFinite, structured`,
+      `${FILE}:29:5: points[2].sampleInterval: unknown key; did you mean "samplingInterval"? Allowed: nodeId, pointId, samplingInterval, queueSize, deadband, timestamp, bad, nonFinite, structured, scale, offset, decimals, booleanAs, enumAs, heartbeat, trigger`,
       `${FILE}:30:5: points[3].nodeId: "ns=x;i=5" is not a node id: namespace index "x" must be a whole number from 0 to 65535`,
     ]);
     expect(error.problems[0]).toEqual({
@@ -147,14 +147,21 @@ ${INGEST}${POINTS}    deadband: { absolute: 1, percent: 2 }
     ]);
   });
 
+  it("reports a duration too long for a timer as a problem of the file, not a crash", () => {
+    expect(lines(`${OPCUA}  publishingInterval: 597h\n${INGEST}${POINTS}    samplingInterval: 1000h\n`)).toEqual([
+      `${FILE}:3:3: opcua.publishingInterval: "597h" is too long; the longest duration is 596h`,
+      `${FILE}:13:5: points[0].samplingInterval: "1000h" is too long; the longest duration is 596h`,
+    ]);
+  });
+
   it("reports unknown keys at every level, with or without a suggestion", () => {
     expect(lines(`${OPCUA}${INGEST}${POINTS}statee: ./state\nfoo: 1\n`)).toEqual([
-      `${FILE}:12:1: statee: unknown key; did you mean "state"? Allowed: opcua, ingest, batch, state, defaults, points, $schema`,
-      `${FILE}:13:1: foo: unknown key; allowed: opcua, ingest, batch, state, defaults, points, $schema`,
+      `${FILE}:12:1: statee: unknown key; did you mean "state"? Allowed: opcua, ingest, batch, spool, gapFill, backfill, ops, state, defaults, points, $schema`,
+      `${FILE}:13:1: foo: unknown key; allowed: opcua, ingest, batch, spool, gapFill, backfill, ops, state, defaults, points, $schema`,
     ]);
     // A key quoted across lines still gives one line per problem.
     expect(lines(`${OPCUA}${INGEST}${POINTS}"two\\nlines": 1\n`)).toEqual([
-      `${FILE}:12:1: two\\nlines: unknown key; allowed: opcua, ingest, batch, state, defaults, points, $schema`,
+      `${FILE}:12:1: two\\nlines: unknown key; allowed: opcua, ingest, batch, spool, gapFill, backfill, ops, state, defaults, points, $schema`,
     ]);
     expect(lines(`${OPCUA}  user: { username: u, pasword: x }\n${INGEST}${POINTS}`)).toEqual([
       `${FILE}:3:3: opcua.user.password: missing required key "password"; give password or passwordFile for the user`,

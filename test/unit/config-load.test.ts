@@ -35,14 +35,21 @@ describe("loadMapping", () => {
         maxRequestsPerSecond: 2.5,
         requestTimeoutMs: 1500,
         retryMaxDelayMs: 3_600_000,
+        retryMaxElapsedMs: 12 * 3_600_000,
+        caFile: join(fixtures, "secrets/ca.pem"),
+        tlsInsecure: true,
       },
       batch: { maxValues: 50, maxDelayMs: 250 },
+      spool: { maxBytes: 1.5 * 1024 ** 3, whenFull: "dropNewest", commitIntervalMs: 1000 },
+      gapFill: { enabled: true, maxWindowMs: 6 * 3_600_000 },
+      backfill: { concurrency: 8, windowMs: 30 * 60_000, valuesPerRead: 5000 },
+      ops: { listen: { host: "::", port: 9100 }, perPointMetrics: true, token: "ops-t0ken-from-file" },
       state: resolve(fixtures, "../state"),
       points: [
         {
           pointId: "0f8fad5b-d9cb-469f-a165-70867728950e",
           nodeId: "ns=3;s=Boiler1.Temperature",
-          line: 39,
+          line: 62,
           samplingIntervalMs: 250,
           queueSize: 5,
           deadband: { kind: "percent", value: 2 },
@@ -50,11 +57,18 @@ describe("loadMapping", () => {
           bad: "send",
           nonFinite: "send",
           structured: "skip",
+          scale: 0.1,
+          offset: -273.15,
+          decimals: 2,
+          booleanAs: "number",
+          enumAs: "label",
+          heartbeatMs: 300_000,
+          trigger: "statusValueTimestamp",
         },
         {
           pointId: "boiler1-pressure",
           nodeId: "nsu=urn:plant;i=1001",
-          line: 42,
+          line: 65,
           samplingIntervalMs: 2000,
           queueSize: 1,
           deadband: { kind: "absolute", value: 0.5 },
@@ -62,11 +76,18 @@ describe("loadMapping", () => {
           bad: "drop",
           nonFinite: "drop",
           structured: "json",
+          scale: 1000,
+          offset: 0,
+          decimals: 0,
+          booleanAs: "text",
+          enumAs: "number",
+          heartbeatMs: 0,
+          trigger: "statusValue",
         },
         {
           pointId: "server-time",
           nodeId: "i=2258",
-          line: 50,
+          line: 80,
           samplingIntervalMs: 0,
           queueSize: 5,
           deadband: { kind: "none" },
@@ -74,6 +95,13 @@ describe("loadMapping", () => {
           bad: "send",
           nonFinite: "send",
           structured: "skip",
+          scale: 0.1,
+          offset: -273.15,
+          decimals: 2,
+          booleanAs: "number",
+          enumAs: "label",
+          heartbeatMs: 0,
+          trigger: "status",
         },
       ],
     };
@@ -104,8 +132,15 @@ describe("loadMapping", () => {
       maxRequestsPerSecond: 0,
       requestTimeoutMs: 30_000,
       retryMaxDelayMs: 60_000,
+      retryMaxElapsedMs: 0,
+      tlsInsecure: false,
     });
+    expect(mapping.ingest).not.toHaveProperty("caFile");
     expect(mapping.batch).toEqual({ maxValues: 100, maxDelayMs: 5000 });
+    expect(mapping.spool).toEqual({ maxBytes: 1024 ** 3, whenFull: "dropOldest", commitIntervalMs: 100 });
+    expect(mapping.gapFill).toEqual({ enabled: "auto", maxWindowMs: 24 * 3_600_000 });
+    expect(mapping.backfill).toEqual({ concurrency: 4, windowMs: 3_600_000, valuesPerRead: 1000 });
+    expect(mapping.ops).toStrictEqual({ listen: { host: "127.0.0.1", port: 9464 }, perPointMetrics: false });
     expect(mapping.state).toBe(join(fixtures, "state"));
     expect(mapping.points).toEqual([
       {
@@ -119,8 +154,15 @@ describe("loadMapping", () => {
         bad: "drop",
         nonFinite: "drop",
         structured: "json",
+        scale: 1,
+        offset: 0,
+        booleanAs: "text",
+        enumAs: "number",
+        heartbeatMs: 0,
+        trigger: "statusValue",
       },
     ]);
+    expect(mapping.points[0]).not.toHaveProperty("decimals");
   });
 
   it("reports a mapping file that does not exist", () => {

@@ -44,12 +44,60 @@ describe("mappings/schema.json", () => {
     }
   });
 
+  it("describes the optional sections, sizes, listen addresses and the gapFill shorthand", () => {
+    const schema = mappingJsonSchema() as Json;
+    const { spool, gapFill, backfill, ops, ingest, defaults, points } = schema.properties;
+    for (const section of [spool, backfill, ops]) {
+      expect(section.type).toBe("object");
+      expect(section.additionalProperties).toBe(false);
+      expect(section.required).toBeUndefined();
+      for (const [key, value] of Object.entries(section.properties as Json)) expect(value.description, key).toMatch(/\w/);
+    }
+    expect(schema.required).toEqual(["opcua", "ingest", "points"]);
+    expect(spool.properties.maxBytes.default).toBe("1GiB");
+    expect(spool.properties.maxBytes.anyOf).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: "integer", minimum: 1_048_576 }),
+        { type: "string", pattern: "^\\d+(\\.\\d+)?(B|KB|MB|GB|KiB|MiB|GiB)$" },
+      ]),
+    );
+    expect(ops.properties.listen.default).toBe("127.0.0.1:9464");
+    expect(ops.properties.token.description).toMatch(/Bearer token/);
+    expect(ingest.properties.tlsInsecure.description).toBe(
+      "Disable TLS certificate verification of the API — for tests only; logged as a warning",
+    );
+    expect(ingest.properties.retryMaxElapsed.default).toBe(0);
+
+    expect(gapFill.default).toEqual({ enabled: "auto", maxWindow: "24h" });
+    const [shorthand, object] = gapFill.anyOf as Json[];
+    expect(shorthand).toEqual({ type: "boolean" });
+    expect(object?.additionalProperties).toBe(false);
+    expect(Object.keys(object?.properties)).toEqual(["enabled", "maxWindow"]);
+
+    for (const key of ["scale", "offset", "decimals", "booleanAs", "enumAs", "heartbeat", "trigger"]) {
+      expect(points.items.properties[key]?.description, key).toMatch(/\w/);
+      expect(defaults.properties[key]?.description, key).toMatch(/\w/);
+    }
+    expect(defaults.properties.heartbeat.default).toBe("off");
+    expect(defaults.properties.decimals.default).toBeUndefined();
+  });
+
   it("admits ${VAR} references where the value is not free text, exactly once", () => {
     const schema = mappingJsonSchema() as Json;
     const envAlternatives = (property: Json) =>
       (property.anyOf ?? []).filter((option: Json) => String(option.pattern).startsWith("^\\$\\{"));
-    const { opcua, batch, defaults, points } = schema.properties;
+    const { opcua, batch, defaults, points, spool, gapFill, ops } = schema.properties;
+    const gapFillObject = gapFill.anyOf.find((option: Json) => option.type === "object");
+    const percent = defaults.properties.deadband.anyOf.find((option: Json) => option.properties?.percent !== undefined);
     for (const property of [
+      spool.properties.maxBytes,
+      gapFill,
+      gapFillObject.properties.maxWindow,
+      gapFillObject.properties.enabled,
+      percent.properties.percent,
+      ops.properties.listen,
+      defaults.properties.heartbeat,
+      points.items.properties.scale,
       opcua.properties.endpoint,
       batch.properties.maxValues,
       batch.properties.maxDelay,
@@ -69,9 +117,11 @@ describe("mappings/schema.json", () => {
       for (const key of Object.keys(value)) expect(Object.keys(properties), `${where}.${key}`).toContain(key);
     };
     check(full, schema.properties, "(root)");
-    for (const section of ["opcua", "ingest", "batch", "defaults"]) {
+    for (const section of ["opcua", "ingest", "batch", "spool", "backfill", "ops", "defaults"]) {
       check(full[section], schema.properties[section].properties, section);
     }
+    const gapFillObject = schema.properties.gapFill.anyOf.find((option: Json) => option.type === "object");
+    check(full.gapFill, gapFillObject.properties, "gapFill");
     check(full.opcua.user, schema.properties.opcua.properties.user.properties, "opcua.user");
     for (const point of full.points) check(point, schema.properties.points.items.properties, "points[]");
   });

@@ -8,6 +8,7 @@ import { DataTypeId as T, float32ToString, Skip, valueToString } from "../../src
 const settings: PointSettings = {
   samplingIntervalMs: 1000, queueSize: 10, deadband: { kind: "none" }, timestamp: "source",
   bad: "drop", nonFinite: "drop", structured: "json",
+  scale: 1, offset: 0, booleanAs: "text", enumAs: "number", heartbeatMs: 0, trigger: "statusValue",
 };
 const opts = { nonFinite: "drop" as const, structured: "json" as const };
 const str = (dt: number, v: unknown, arrayType = 0) => valueToString(dt, arrayType, v, opts);

@@ -1,0 +1,64 @@
+# syntax=docker/dockerfile:1
+#
+# opcua-ingest as a container image.
+#
+#   docker build -t opcua-ingest .
+#   docker run -d --name opcua-ingest \
+#     -v "$PWD/mappings/plant.yaml:/config/mapping.yaml:ro" \
+#     -v opcua-ingest-state:/state \
+#     -e CLIENT_ID -e CLIENT_SECRET -e PARTITION_ID \
+#     opcua-ingest
+#   docker stop --time 30 opcua-ingest   # SIGTERM, then up to 30 s for the drain (run --drain-timeout, default 10s)
+#
+# The mapping is mounted read-only at /config/mapping.yaml and should say `state: /state`: the spool,
+# the dead letters, backfill checkpoints and the OPC UA PKI (the client certificate the server trusts,
+# and the server certificates this client trusts) live in the /state volume and must survive restarts.
+
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# --- build: every dependency (dev included), compile TypeScript --------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Only tsc runs in this stage: no install scripts, so native addons are not compiled twice.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# --- prod-deps: production dependencies only, native addons built for the runtime image --------------
+FROM ${NODE_IMAGE} AS prod-deps
+# A toolchain for native addons without a prebuilt binary for this platform (better-sqlite3);
+# it stays in this stage, the runtime image gets only the result.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+# --- runtime -------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY mappings ./mappings
+# /state is owned by the unprivileged user (a new named volume takes this ownership); /config holds
+# the mapping, mounted read-only. /app/state points to /state so that `demo` works in the image too.
+RUN mkdir -p /state /config \
+ && chown 1000:1000 /state \
+ && ln -s /state /app/state
+# The image's "node" user, by number so that Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+VOLUME ["/state"]
+# The ops listener (/healthz, /readyz, /metrics): mapping key ops.listen, default 127.0.0.1:9464;
+# set it to 0.0.0.0:9464 (with ops.token) to reach it from outside the container.
+EXPOSE 9464
+STOPSIGNAL SIGTERM
+# No curl in the image: Node's fetch. OPS_TOKEN, when set, is sent as the bearer token.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const t=process.env.OPS_TOKEN;fetch('http://127.0.0.1:9464/healthz',{headers:t?{authorization:'Bearer '+t}:{},signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "/app/dist/cli.js"]
+CMD ["run", "--config", "/config/mapping.yaml"]

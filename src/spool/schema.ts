@@ -1,0 +1,45 @@
+import type { Database } from "better-sqlite3";
+
+/**
+ * Schema migrations, in order; PRAGMA user_version records how many ran. A newer connector opens
+ * an older state file by running the missing steps; an older connector refuses a newer file.
+ */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE points (key INTEGER PRIMARY KEY, point_id TEXT NOT NULL UNIQUE);
+   -- AUTOINCREMENT: ids are never reused, so a per-point read cursor stays valid after the table empties.
+   CREATE TABLE samples (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     point INTEGER NOT NULL REFERENCES points(key),
+     ts INTEGER NOT NULL,
+     value TEXT NOT NULL,
+     quality INTEGER NOT NULL,
+     arrived INTEGER NOT NULL);
+   CREATE INDEX samples_point_id ON samples (point, id);
+   CREATE TABLE dead_letters (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     point_id TEXT NOT NULL,
+     status INTEGER NOT NULL,
+     detail TEXT NOT NULL,
+     overwrite INTEGER NOT NULL,
+     samples TEXT NOT NULL);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export class SpoolVersionError extends Error {
+  readonly code = "SPOOL_TOO_NEW";
+}
+
+export function migrate(db: Database, file: string): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new SpoolVersionError(`${file} was written by a newer opcua-ingest (schema ${version}, this one knows ${SCHEMA_VERSION}): upgrade, or move the file away to start empty`);
+  }
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
