@@ -33,10 +33,13 @@ const HELP: Record<string, string> = {
   run: `opcua-ingest run --config FILE [--drain-timeout DURATION] [--shard INDEX/COUNT|auto/COUNT] [--log-level LEVEL]
 
 Streams every value change of the mapped OPC UA nodes to the Ingest API until SIGINT/SIGTERM.
-On the first signal it stops the subscriptions, flushes every open batch and waits up to
---drain-timeout (default 10s) for the API to take them; a second signal exits at once.
-Logs are JSON lines on stdout. Exit 0 after a clean stop, 1 if values could not be delivered
-or the OPC UA session could not be opened, 2 for a bad mapping.
+Values are kept in a durable spool (state/spool.db) until the API acknowledged them.
+On the first signal it stops the subscriptions and sends what it can within --drain-timeout
+(default 10s); the rest stays in the spool for the next start. A second signal exits at once.
+SIGHUP, or saving the mapping file, reloads the mapping: points are added, removed and retuned
+without a gap for the others; an invalid mapping is logged and the old one kept.
+Logs are JSON lines on stdout. Exit 0 after a stop, 1 if the OPC UA session or the spool could
+not be opened, 2 for a bad mapping.
 
 --shard INDEX/COUNT runs one of COUNT replicas on the same mapping: this one takes only the points
 whose stable hash of the pointId falls in shard INDEX (0-based). auto/COUNT takes INDEX from the

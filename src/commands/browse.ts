@@ -156,13 +156,17 @@ export async function browseCommand(args: BrowseArgs, log: Logger, io: BrowseIo 
   let session;
   try {
     session = await openSession(client, s.opcua, s.state);
-    await write(
-      renderHeader({
-        endpoint: s.opcua.endpoint, securityMode: s.opcua.securityMode, securityPolicy: s.opcua.securityPolicy,
-        ...(s.user !== undefined ? { user: s.user } : {}), passwordEnv: s.passwordEnv, state: s.state, root: s.root,
-        ...(s.filter ? { filter: s.filter.pattern } : {}), ...(s.depth ? { depth: s.depth } : {}), generatedAt: new Date(),
-      }),
-    );
+    const connectedMs = performance.now();
+    // Written with the first points (or at the end): an unknown root leaves stdout empty.
+    let header: string | undefined = renderHeader({
+      endpoint: s.opcua.endpoint, securityMode: s.opcua.securityMode, securityPolicy: s.opcua.securityPolicy,
+      ...(s.user !== undefined ? { user: s.user } : {}), passwordEnv: s.passwordEnv, state: s.state, root: s.root,
+      ...(s.filter ? { filter: s.filter.pattern } : {}), ...(s.depth ? { depth: s.depth } : {}), generatedAt: new Date(),
+    });
+    const output = async (text: string) => {
+      await write(header === undefined ? text : header + text);
+      header = undefined;
+    };
     let filled = 0;
     const used = new Set<string>();
     let lastProgress = performance.now();
@@ -176,7 +180,7 @@ export async function browseCommand(args: BrowseArgs, log: Logger, io: BrowseIo 
         }
         text += renderPoint(v, id ?? placeholderPointId(v.path));
       }
-      await write(text);
+      await output(text);
     };
     const progress = (st: WalkStats) => {
       const now = performance.now();
@@ -192,10 +196,11 @@ export async function browseCommand(args: BrowseArgs, log: Logger, io: BrowseIo 
       if (err instanceof BrowseRootError) throw new UsageError(err.message);
       throw err;
     }
-    if (stats.variables === 0) await write(renderEmptyPoints());
-    const seconds = (performance.now() - started) / 1000;
+    if (stats.variables === 0) await output(renderEmptyPoints());
+    const walkSeconds = (performance.now() - connectedMs) / 1000;
+    const connectSeconds = (connectedMs - started) / 1000;
     const peakMb = process.resourceUsage().maxRSS / 1024;
-    note(`browse: ${n(stats.variables)} variables listed from ${n(stats.nodes)} nodes in ${seconds.toFixed(1)} s (${s.opcua.endpoint}, root ${s.root}${s.filter ? `, filter ${s.filter.pattern}` : ""}${s.depth ? `, depth ${s.depth}` : ""})`);
+    note(`browse: ${n(stats.variables)} variables listed from ${n(stats.nodes)} nodes in ${walkSeconds.toFixed(1)} s, after ${connectSeconds.toFixed(1)} s to connect (${s.opcua.endpoint}, root ${s.root}${s.filter ? `, filter ${s.filter.pattern}` : ""}${s.depth ? `, depth ${s.depth}` : ""})`);
     note(`  requests: ${n(stats.browseRequests)} Browse, ${n(stats.browseNextRequests)} BrowseNext, ${n(stats.readRequests)} Read; at most ${stats.limits?.perBrowse} nodes per Browse, ${stats.limits?.perRead} per Read`);
     note(`  peak RSS ${peakMb.toFixed(0)} MB; at most ${n(stats.maxPending)} nodes waiting to be browsed`);
     if (stats.skippedServerObject) note("  the Server object (i=2253) was not walked: --root i=2253 lists its diagnostics variables");

@@ -65,7 +65,7 @@ function loadWithPlaceholders(configFile: string): Mapping {
 export function findingsTable(findings: { pointId: string; nodeId: string; line: number; severity: string; message: string }[]): string[] {
   const width = (values: string[], header: string, max: number) => Math.min(max, Math.max(header.length, ...values.map((v) => v.length)));
   const wId = width(findings.map((f) => f.pointId), "POINT ID", 40);
-  const wNode = width(findings.map((f) => f.nodeId), "NODE ID", 60);
+  const wNode = width(findings.map((f) => f.nodeId), "NODE ID", 100);
   const wLine = width(findings.map((f) => String(f.line)), "LINE", 6);
   const row = (id: string, node: string, line: string, problem: string) => `${id.padEnd(wId)}  ${node.padEnd(wNode)}  ${line.padStart(wLine)}  ${problem}`;
   return [

@@ -47,7 +47,7 @@ export function accessLevelText(bits: number): string {
 
 /** A YAML double-quoted scalar (JSON strings are valid YAML); "${" escaped so interpolation leaves it alone. */
 export function yamlString(text: string): string {
-  return JSON.stringify(text.replace(/\$\{/g, "$${"));
+  return JSON.stringify(text.replace(/\$\{/g, () => "$${"));
 }
 
 /** Comments are one line: control characters become spaces. */
@@ -83,7 +83,8 @@ export function renderHeader(o: SkeletonOptions): string {
     lines.push(`  securityMode: ${o.securityMode}`, `  securityPolicy: ${o.securityPolicy}`);
     lines.push("  # The server's certificate must be in <state>/pki/trusted/certs (browse used the same folder).");
   }
-  if (o.user !== undefined) lines.push(`  user: { username: ${yamlString(o.user)}, password: \${${o.passwordEnv}} }`);
+  // Block style: in a flow mapping ({ ... }) the braces of \${VAR} would be YAML syntax.
+  if (o.user !== undefined) lines.push("  user:", `    username: ${yamlString(o.user)}`, `    password: \${${o.passwordEnv}}`);
   lines.push(
     "ingest:",
     "  baseUrl: ${INGEST_BASE_URL:-https://api.bpcloud.siemens.com/ingest}",
@@ -102,7 +103,7 @@ export function renderHeader(o: SkeletonOptions): string {
 
 /** One points entry with its comment: browse path, data type, unit, access level. */
 export function renderPoint(v: BrowsedVariable, pointId: string): string {
-  const facts = [v.dataType, v.unit ? `unit ${v.unit}` : "no unit", accessLevelText(v.accessLevel)];
+  const facts = [v.dataType, ...(v.unit ? [`unit ${v.unit}`] : []), accessLevelText(v.accessLevel)];
   const warn = (v.accessLevel & 1) === 0 ? " (NOT READABLE: no CurrentRead)" : "";
   return `  # ${commentText(v.path)}: ${commentText(facts.join(", "))}${warn}\n  - nodeId: ${yamlString(v.nodeId)}\n    pointId: ${yamlString(pointId)}\n`;
 }
@@ -132,11 +133,12 @@ export function parsePointIdsCsv(text: string, file: string): Map<string, string
     if (fields === undefined) throw new CsvError(`${where}: unbalanced quotes`);
     if (i === 0 && fields[0]?.toLowerCase() === "browsepath") return;
     if (fields.length !== 2) throw new CsvError(`${where}: expected two fields, browsePath,pointId; got ${fields.length}`);
-    const [path, pointId] = fields.map((f) => f.trim()) as [string, string];
+    const [rawPath, pointId] = fields.map((f) => f.trim()) as [string, string];
+    const path = rawPath.replace(/^\/+/, ""); // paths are relative to the root
     if (path === "" || pointId === "") throw new CsvError(`${where}: empty browse path or pointId`);
     if (/[\s/]/.test(pointId)) throw new CsvError(`${where}: pointId ${JSON.stringify(pointId)} contains whitespace or "/"; a pointId has neither`);
     if (out.has(path)) throw new CsvError(`${where}: browse path ${path} is listed twice`);
-    out.set(path.replace(/^\/+/, ""), pointId);
+    out.set(path, pointId);
   });
   return out;
 }

@@ -81,7 +81,8 @@ export function judge(p: PointConfig, f: NodeFacts, opts: { gapFill: boolean; us
     error(`data type ${f.dataTypeName} cannot be converted: ${b.why}`);
   } else if (b.kind === "builtin") {
     if (b.id === 23 || b.id === 25 || b.id < 1 || b.id > 25) {
-      error(`data type ${f.dataTypeName} (${BUILTIN_NAMES[b.id] ?? `built-in ${b.id}`}) cannot be converted to the API's string value`);
+      const builtin = BUILTIN_NAMES[b.id] ?? `built-in ${b.id}`;
+      error(`data type ${f.dataTypeName}${builtin === f.dataTypeName ? "" : ` (${builtin})`} cannot be converted to the API's string value`);
     } else if (b.id === 24) {
       warn(`data type ${f.dataTypeName} may hold any type: values that cannot be converted (DiagnosticInfo, DataValue) are skipped and counted`);
     } else if (b.id === 22 && p.structured === "skip") {

@@ -1,11 +1,13 @@
 import {
   AttributeIds, ClientMonitoredItemGroup, DataChangeFilter, DataChangeTrigger, DeadbandType, readOperationLimits,
-  TimestampsToReturn, type ClientSession, type ClientSubscription, type DataValue, type MonitoringParametersOptions,
-  type OPCUAClient, type ReadValueIdOptions,
+  TimestampsToReturn, type ClientMonitoredItemBase, type ClientSession, type ClientSubscription,
+  type MonitoringParametersOptions, type NodeId, type OPCUAClient,
 } from "node-opcua";
 import type { Logger } from "pino";
 import type { OpcuaConfig, PointConfig } from "../config/types.js";
 import type { RawDataValue } from "../pipeline/types.js";
+import { toRaw } from "./datavalue.js";
+import { readEnumLabels } from "./enumlabels.js";
 import { NodeIdError, resolveMappedNodeId } from "./nodeid.js";
 import { closeQuietly, createClient, openSession, readNamespaces } from "./session.js";
 
@@ -13,9 +15,16 @@ export { OpcuaError } from "./session.js";
 
 export type SourceState = "connecting" | "connected" | "reconnecting" | "stopped";
 
-export interface SourceHandlers {
-  /** A value of points[index]. Runs for every notification: keep it cheap. */
-  value(index: number, raw: RawDataValue): void;
+/** What the source needs of a point; the pipeline passes its own richer objects through. */
+export interface SourcePoint {
+  readonly config: PointConfig;
+  /** Set by the source for points with enumAs: label (the node's EnumStrings). */
+  enumLabels?: string[];
+}
+
+export interface SourceHandlers<P extends SourcePoint> {
+  /** A value of a point. Runs for every notification: keep it cheap. */
+  value(point: P, raw: RawDataValue): void;
   state(state: SourceState): void;
   /**
    * The subscription was lost and re-created (server restart, session timeout): changes between
@@ -24,50 +33,42 @@ export interface SourceHandlers {
   gap?(from: number, to: number): void;
 }
 
-// node-opcua's "null" DateTime is 1601-01-01 (MinDate): it means "not provided".
-const MIN_DATE_MS = Date.UTC(1601, 0, 1);
-const epochMs = (d: Date | null | undefined): number | null => {
-  const t = d ? d.getTime() : Number.NaN;
-  return Number.isNaN(t) || t <= MIN_DATE_MS ? null : t;
-};
-
-function toRaw(dv: DataValue, receivedAt: number): RawDataValue {
-  return {
-    dataType: dv.value.dataType,
-    arrayType: dv.value.arrayType,
-    value: dv.value.value,
-    statusCode: dv.statusCode.value,
-    sourceTimestamp: epochMs(dv.sourceTimestamp),
-    serverTimestamp: epochMs(dv.serverTimestamp),
-    receivedAt,
-  };
-}
+const TRIGGER = {
+  status: DataChangeTrigger.Status,
+  statusValue: DataChangeTrigger.StatusValue,
+  statusValueTimestamp: DataChangeTrigger.StatusValueTimestamp,
+} as const;
 
 function monitoringParameters(p: PointConfig): MonitoringParametersOptions {
   const deadband = p.deadband;
-  return {
-    samplingInterval: p.samplingIntervalMs,
-    queueSize: p.queueSize,
-    discardOldest: true,
-    filter:
-      deadband.kind === "none"
-        ? null
-        : new DataChangeFilter({
-            trigger: DataChangeTrigger.StatusValue,
-            deadbandType: deadband.kind === "absolute" ? DeadbandType.Absolute : DeadbandType.Percent,
-            deadbandValue: deadband.value,
-          }),
-  };
+  // No filter at all is the server's default (StatusValue, no deadband): keep requests small.
+  const filter =
+    deadband.kind === "none" && p.trigger === "statusValue"
+      ? null
+      : new DataChangeFilter({
+          trigger: TRIGGER[p.trigger],
+          deadbandType: deadband.kind === "absolute" ? DeadbandType.Absolute : deadband.kind === "percent" ? DeadbandType.Percent : DeadbandType.None,
+          deadbandValue: deadband.kind === "none" ? 0 : deadband.value,
+        });
+  return { samplingInterval: p.samplingIntervalMs, queueSize: p.queueSize, discardOldest: true, filter };
 }
 
-const settingsKey = (p: PointConfig) => `${p.samplingIntervalMs}|${p.queueSize}|${p.deadband.kind}|${"value" in p.deadband ? p.deadband.value : ""}`;
+/** Points with equal keys share one monitored-item request; a point whose key changes is re-created. */
+const monitoringKey = (p: PointConfig) =>
+  `${p.samplingIntervalMs}|${p.queueSize}|${p.deadband.kind}|${"value" in p.deadband ? p.deadband.value : ""}|${p.trigger}`;
+
+/** The live link between a monitored item and the point it feeds; `point` is swapped on reload. */
+interface Slot<P extends SourcePoint> {
+  point: P | undefined;
+  item?: ClientMonitoredItemBase;
+}
 
 /**
  * One session, one subscription, the mapped points as monitored items. node-opcua reconnects
  * forever after the first connect and recovers the subscription; we add the first connect's
  * retries, chunking to the server's MaxMonitoredItemsPerCall and per-point error reports.
  */
-export class OpcuaSource {
+export class OpcuaSource<P extends SourcePoint> {
   private client: OPCUAClient | undefined;
   private session: ClientSession | undefined;
   private subscription: ClientSubscription | undefined;
@@ -78,16 +79,21 @@ export class OpcuaSource {
   private lastNotificationAt: number | undefined;
   private lostAt: number | undefined;
   private subscriptionRecreated = false;
+  /** pointId → its monitored item's slot. */
+  private readonly slots = new Map<string, Slot<P>>();
+  private points: readonly P[];
   /** Points whose monitored item the server refused: pointId → reason. */
   readonly failed = new Map<string, string>();
 
   constructor(
     private readonly cfg: OpcuaConfig,
-    private readonly points: readonly PointConfig[],
+    points: readonly P[],
     private readonly stateDir: string,
     private readonly log: Logger,
-    private readonly on: SourceHandlers,
-  ) {}
+    private readonly on: SourceHandlers<P>,
+  ) {
+    this.points = points;
+  }
 
   async start(): Promise<void> {
     const cfg = this.cfg;
@@ -148,51 +154,115 @@ export class OpcuaSource {
   }
 
   private async monitorAll(): Promise<void> {
+    this.namespaceArray = await readNamespaces(this.session!);
+    this.failed.clear();
+    this.slots.clear();
+    await this.monitor(this.points);
+    const ok = this.points.length - this.failed.size;
+    this.log.info({ monitored: ok, failed: this.failed.size }, "monitored items created");
+  }
+
+  /** Create monitored items for these points, grouped by monitoring settings, chunked by the server's limit. */
+  private async monitor(points: readonly P[]): Promise<void> {
     const session = this.session!;
     const subscription = this.subscription!;
-    this.namespaceArray = await readNamespaces(session);
     const limits = await readOperationLimits(session).catch(() => ({ maxMonitoredItemsPerCall: undefined }));
     // ClientMonitoredItemGroup does not split by the server's limit (BadTooManyOperations): we do.
     const perCall = Math.max(1, Math.min(limits.maxMonitoredItemsPerCall || 1000, 5000));
-
-    const bySettings = new Map<string, number[]>();
-    this.failed.clear();
-    this.points.forEach((p, index) => {
-      const key = settingsKey(p);
-      const list = bySettings.get(key);
-      if (list) list.push(index);
-      else bySettings.set(key, [index]);
-    });
-    for (const indexes of bySettings.values()) {
-      const items: { index: number; item: ReadValueIdOptions }[] = [];
-      for (const index of indexes) {
-        const p = this.points[index]!;
-        try {
-          items.push({ index, item: { nodeId: resolveMappedNodeId(p.nodeId, this.namespaceArray), attributeId: AttributeIds.Value } });
-        } catch (err) {
-          this.reportFailure(p, err instanceof NodeIdError ? err.message : String(err));
-        }
+    const byKey = new Map<string, { slot: Slot<P>; nodeId: NodeId }[]>();
+    for (const p of points) {
+      let nodeId: NodeId;
+      try {
+        nodeId = resolveMappedNodeId(p.config.nodeId, this.namespaceArray);
+      } catch (err) {
+        this.reportFailure(p.config, err instanceof NodeIdError ? err.message : String(err));
+        continue;
       }
-      const params = monitoringParameters(this.points[indexes[0]!]!);
-      for (let start = 0; start < items.length; start += perCall) {
-        const chunk = items.slice(start, start + perCall);
+      const slot: Slot<P> = { point: p };
+      this.slots.set(p.config.pointId, slot);
+      const key = monitoringKey(p.config);
+      const list = byKey.get(key);
+      if (list) list.push({ slot, nodeId });
+      else byKey.set(key, [{ slot, nodeId }]);
+    }
+    const handler = this.on.value;
+    for (const entries of byKey.values()) {
+      const params = monitoringParameters(entries[0]!.slot.point!.config);
+      for (let start = 0; start < entries.length; start += perCall) {
+        const chunk = entries.slice(start, start + perCall);
         // The handler goes on before the create request: the initial values may arrive in the very
         // next publish response, before an awaited monitorItems() would have returned.
-        const group = ClientMonitoredItemGroup.create(subscription, chunk.map((c) => c.item), params, TimestampsToReturn.Both);
-        const handler = this.on.value;
-        group.on("changed", (_item, dv, i) => handler(chunk[i]!.index, toRaw(dv, Date.now())));
+        const group = ClientMonitoredItemGroup.create(subscription, chunk.map((c) => ({ nodeId: c.nodeId, attributeId: AttributeIds.Value })), params, TimestampsToReturn.Both);
+        group.on("changed", (_item, dv, i) => {
+          const point = chunk[i]!.slot.point;
+          if (point) handler(point, toRaw(dv, Date.now()));
+        });
         await new Promise<void>((resolve, reject) => {
           group.once("initialized", resolve);
           group.once("terminated", (err) => reject(err ?? new Error("monitored item group terminated")));
         });
         this.groups.push(group);
         group.monitoredItems.forEach((item, i) => {
-          if (item.statusCode.isNotGood()) this.reportFailure(this.points[chunk[i]!.index]!, item.statusCode.toString());
+          const slot = chunk[i]!.slot;
+          slot.item = item;
+          if (item.statusCode.isNotGood()) this.reportFailure(slot.point!.config, item.statusCode.toString());
         });
       }
     }
-    const ok = this.points.length - this.failed.size;
-    this.log.info({ monitored: ok, failed: this.failed.size, perCall }, "monitored items created");
+    for (const p of points) {
+      if (p.config.enumAs !== "label" || this.failed.has(p.config.pointId)) continue;
+      const nodeId = resolveMappedNodeId(p.config.nodeId, this.namespaceArray);
+      p.enumLabels = await readEnumLabels(session, nodeId).catch(() => undefined);
+      if (!p.enumLabels) this.log.warn({ pointId: p.config.pointId, nodeId: p.config.nodeId }, "enumAs: label, but the node's type has no EnumStrings/EnumValues: sending integers");
+    }
+  }
+
+  /** The points as of the last start or update. */
+  currentPoints(): readonly P[] {
+    return this.points;
+  }
+
+  /**
+   * Hot reload: monitored items of removed points are deleted, added points get new ones, points
+   * whose node or monitoring settings changed are re-created, and every other point keeps its
+   * item (no gap) with its new settings. Returns what changed.
+   */
+  async update(points: readonly P[]): Promise<{ added: string[]; removed: string[]; recreated: string[]; retuned: string[] }> {
+    const next = new Map(points.map((p) => [p.config.pointId, p]));
+    const old = new Map(this.points.map((p) => [p.config.pointId, p]));
+    const added: P[] = [];
+    const removed: string[] = [];
+    const recreated: string[] = [];
+    const retuned: string[] = [];
+    const terminate: ClientMonitoredItemBase[] = [];
+    for (const [id, before] of old) {
+      const after = next.get(id);
+      const slot = this.slots.get(id);
+      if (after && slot && after.config.nodeId === before.config.nodeId && monitoringKey(after.config) === monitoringKey(before.config) && after.config.enumAs === before.config.enumAs) {
+        after.enumLabels = before.enumLabels;
+        slot.point = after; // same item, new conversion settings
+        if (JSON.stringify({ ...after.config, line: 0 }) !== JSON.stringify({ ...before.config, line: 0 })) retuned.push(id);
+        continue;
+      }
+      if (slot) {
+        slot.point = undefined;
+        if (slot.item) terminate.push(slot.item);
+        this.slots.delete(id);
+      }
+      this.failed.delete(id);
+      if (after) {
+        recreated.push(id);
+        added.push(after);
+      } else {
+        removed.push(id);
+      }
+    }
+    for (const [id, p] of next) if (!old.has(id)) added.push(p);
+    this.points = points;
+    if (!this.session || !this.subscription) return { added: [], removed, recreated, retuned };
+    for (const item of terminate) await item.terminate().catch(() => {});
+    if (added.length) await this.monitor(added);
+    return { added: added.map((p) => p.config.pointId).filter((id) => !recreated.includes(id)), removed, recreated, retuned };
   }
 
   private reportFailure(p: PointConfig, reason: string): void {

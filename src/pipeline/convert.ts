@@ -1,6 +1,6 @@
 import type { PointSettings } from "../config/types.js";
 import type { RawDataValue, Sample } from "./types.js";
-import { Skip, valueToString, type SkipReason } from "./values.js";
+import { DataTypeId, presentValue, Skip, type SkipReason } from "./values.js";
 
 export type DropReason = SkipReason | "bad_status";
 
@@ -29,11 +29,15 @@ function pickTimestamp(raw: RawDataValue, source: PointSettings["timestamp"]): P
   return { ts: raw.receivedAt };
 }
 
-/** One OPC UA DataValue → one API sample, or the counted reason it is not sent. */
-export function convert(pointId: string, raw: RawDataValue, settings: PointSettings): Converted {
+/**
+ * One OPC UA DataValue → one API sample, or the counted reason it is not sent. `enumLabels`
+ * (the node's EnumStrings, when the point sends enumerations as labels) maps an integer to its label.
+ */
+export function convert(pointId: string, raw: RawDataValue, settings: PointSettings, enumLabels?: readonly string[]): Converted {
   const quality = qualityOf(raw.statusCode);
   if (quality === 2 && settings.bad === "drop") return { ok: false, reason: "bad_status" };
-  const value = valueToString(raw.dataType, raw.arrayType, raw.value, settings);
+  const label = enumLabels && raw.dataType === DataTypeId.Int32 && raw.arrayType === 0 ? enumLabels[raw.value as number] : undefined;
+  const value = label ?? presentValue(raw.dataType, raw.arrayType, raw.value, settings);
   if (value instanceof Skip) return { ok: false, reason: value.reason };
   const picked = pickTimestamp(raw, settings.timestamp);
   const sample: Sample = { pointId, ts: Math.floor(picked.ts), value, quality };

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { Mapping } from "../config/types.js";
+import type { Mapping, PointConfig } from "../config/types.js";
 import { IngestClient } from "../ingest/client.js";
-import { OpcuaSource, type SourceState } from "../opcua/source.js";
+import { OpcuaSource, type SourcePoint, type SourceState } from "../opcua/source.js";
 import { createMetrics, type OpsView } from "../ops/metrics.js";
 import { startOpsServer } from "../ops/server.js";
 import { Spool } from "../spool/spool.js";
@@ -11,6 +11,7 @@ import { convert } from "./convert.js";
 import { Scheduler } from "./scheduler.js";
 import { Sender } from "./sender.js";
 import { Stats, type PointCounters } from "./stats.js";
+import type { Sample } from "./types.js";
 
 /** StatusCode info bits: InfoType DataValue (0x400) with Overflow (0x80). */
 const OVERFLOW = 0x480;
@@ -26,24 +27,34 @@ export function spoolFile(stateDir: string): string {
  * Live mode: OPC UA notifications → conversion → spool (durable) → per-point batches → the API.
  * A value is safe once its group commit ran; it leaves the spool only when the API acknowledged it.
  */
+/** A mapped point at run time: its settings, counters and last sample (for the heartbeat). */
+export interface LivePoint extends SourcePoint {
+  readonly config: PointConfig;
+  readonly counters: PointCounters;
+  last?: Sample;
+  /** When `last` was spooled: the heartbeat counts from here, not from the device's clock. */
+  lastAt?: number;
+}
+
 export class LiveConnector implements OpsView {
   readonly stats = new Stats();
   sourceState: SourceState = "connecting";
-  readonly source: OpcuaSource;
+  readonly source: OpcuaSource<LivePoint>;
   readonly spool: Spool;
   private readonly client: IngestClient;
   private readonly scheduler: Scheduler;
   private readonly sender: Sender;
   private commitTimer: Timer | undefined;
+  private heartbeatTimer: Timer | undefined;
   private ops: { url: string; close(): Promise<void> } | undefined;
   private lastFullWarning = 0;
 
   constructor(
-    readonly mapping: Mapping,
+    public mapping: Mapping,
     private readonly log: Logger,
     private readonly clock: Clock = systemClock,
   ) {
-    const { ingest, batch, points } = mapping;
+    const { ingest, batch } = mapping;
     this.client = new IngestClient(ingest);
     this.spool = new Spool({ file: spoolFile(mapping.state), maxBytes: mapping.spool.maxBytes, whenFull: mapping.spool.whenFull });
     this.scheduler = new Scheduler(batch.maxValues, batch.maxDelayMs, clock, () => this.sender.wake());
@@ -63,14 +74,11 @@ export class LiveConnector implements OpsView {
       clock,
       log,
     );
-    // Per-point counters resolved once, not looked up per value.
-    const counters: PointCounters[] = points.map((p) => this.stats.point(p.pointId));
     const stats = this.stats;
     const spool = this.spool;
-    this.source = new OpcuaSource(mapping.opcua, points, mapping.state, log, {
-      value: (index, raw) => {
-        const point = points[index]!;
-        const c = counters[index]!;
+    this.source = new OpcuaSource<LivePoint>(mapping.opcua, this.toLivePoints(mapping.points), mapping.state, log, {
+      value: (point, raw) => {
+        const c = point.counters;
         stats.received++;
         c.received++;
         // The server's queue for this item overflowed: values were discarded before they reached us.
@@ -78,17 +86,19 @@ export class LiveConnector implements OpsView {
           stats.overflows++;
           c.overflows++;
         }
-        const r = convert(point.pointId, raw, point);
+        const config = point.config;
+        const r = convert(config.pointId, raw, config, point.enumLabels);
         if (!r.ok) {
-          stats.drop(point.pointId, r.reason);
+          stats.drop(config.pointId, r.reason);
           return;
         }
         if (r.fallback) stats.timestampFallback[r.fallback]++;
         c.lastValue = r.sample.value;
         c.lastTs = r.sample.ts;
         c.lastReceivedAt = raw.receivedAt;
-        if (!spool.append(r.sample, raw.receivedAt)) this.spoolFull(point.pointId, 1);
-        else if (spool.buffered >= COMMIT_ROWS) this.commit();
+        point.last = r.sample;
+        point.lastAt = raw.receivedAt;
+        this.append(r.sample, raw.receivedAt);
       },
       state: (s) => {
         if (s === "reconnecting" && this.sourceState !== "reconnecting") stats.reconnects++;
@@ -99,6 +109,16 @@ export class LiveConnector implements OpsView {
         if (stats.gaps.length > 100) stats.gaps.shift();
       },
     });
+  }
+
+  private toLivePoints(points: readonly PointConfig[]): LivePoint[] {
+    // Per-point counters resolved once, not looked up per value.
+    return points.map((config) => ({ config, counters: this.stats.point(config.pointId) }));
+  }
+
+  private append(sample: Sample, arrived: number): void {
+    if (!this.spool.append(sample, arrived)) this.spoolFull(sample.pointId, 1);
+    else if (this.spool.buffered >= COMMIT_ROWS) this.commit();
   }
 
   async start(): Promise<void> {
@@ -113,6 +133,49 @@ export class LiveConnector implements OpsView {
     const { listen, token, perPointMetrics } = this.mapping.ops;
     if (listen) this.ops = await startOpsServer(this, createMetrics(this, perPointMetrics), { listen, ...(token && { token }) }, this.log);
     await this.source.start();
+    this.scheduleHeartbeat();
+  }
+
+  /**
+   * Heartbeat: a point with heartbeatMs that has not changed for that long gets its last value
+   * again, stamped with the current time (as OPC Publisher's HeartbeatInterval). One coarse timer
+   * for all points; off when no point asks for it.
+   */
+  private scheduleHeartbeat(): void {
+    const periods = this.mapping.points.map((p) => p.heartbeatMs).filter((ms) => ms > 0);
+    this.heartbeatTimer?.cancel();
+    this.heartbeatTimer = undefined;
+    if (periods.length === 0) return;
+    const tick = Math.max(100, Math.min(1_000, Math.min(...periods) / 4));
+    const run = () => {
+      const now = this.clock.now();
+      for (const p of this.source.currentPoints()) {
+        const every = p.config.heartbeatMs;
+        if (every <= 0 || !p.last || now - (p.lastAt ?? now) < every || this.sourceState !== "connected") continue;
+        p.last = { ...p.last, ts: now };
+        p.lastAt = now;
+        this.stats.heartbeats++;
+        this.append(p.last, now);
+      }
+      this.heartbeatTimer = this.clock.setTimeout(run, tick);
+    };
+    this.heartbeatTimer = this.clock.setTimeout(run, tick);
+  }
+
+  /**
+   * Hot reload with an already validated mapping: points are added, removed and retuned without
+   * touching the others; what would need a restart (server, API, spool, batching, state) is
+   * reported and left as it was. The spool is untouched, so nothing spooled is lost.
+   */
+  async reload(next: Mapping): Promise<void> {
+    const needsRestart = (["opcua", "ingest", "batch", "spool", "state", "ops", "backfill", "gapFill"] as const).filter(
+      (k) => JSON.stringify(next[k]) !== JSON.stringify(this.mapping[k]),
+    );
+    if (needsRestart.length) this.log.warn({ sections: needsRestart }, "mapping reload: these sections changed and need a restart; kept as they were");
+    const r = await this.source.update(this.toLivePoints(next.points));
+    this.mapping = { ...this.mapping, points: next.points };
+    this.scheduleHeartbeat();
+    this.log.info({ added: r.added.length, removed: r.removed.length, recreated: r.recreated.length, retuned: r.retuned.length, points: next.points.length }, "mapping reloaded");
   }
 
   /** Base URL of /healthz, /readyz, /metrics (undefined when ops.listen is off). */
@@ -176,6 +239,7 @@ export class LiveConnector implements OpsView {
     await this.source.stop();
     await this.ops?.close();
     this.commitTimer?.cancel();
+    this.heartbeatTimer?.cancel();
     this.commit();
     this.scheduler.flushAll(this.spool.backlog().map((b) => b.pointId));
     this.sender.wake();

@@ -26,6 +26,8 @@ export class Stats {
   timestampFallback = { server: 0, received: 0 };
   requests = 0;
   overflows = 0;
+  /** Values re-sent by the heartbeat. */
+  heartbeats = 0;
   reconnects = 0;
   /** Set by the metrics: called once per request with its duration and outcome. */
   onRequest: ((seconds: number, outcome: string) => void) | undefined;

@@ -108,6 +108,44 @@ export interface ValueOptions {
   structured: "json" | "skip";
 }
 
+/** Per-point presentation of scalars: linear scaling, rounding, Boolean and enumeration forms. */
+export interface ScalarOptions extends ValueOptions {
+  scale: number;
+  offset: number;
+  decimals?: number;
+  booleanAs: "text" | "number";
+}
+
+/** A scalar number as a JS number: Float via its shortest decimal (so 12.66f scales as 12.66). */
+function numeric(dataType: number, v: unknown): number | undefined {
+  if (dataType === DataTypeId.Float && typeof v === "number") return Number(float32ToString(v));
+  if (dataType === DataTypeId.Int64 || dataType === DataTypeId.UInt64) {
+    const s = int64(v, dataType === DataTypeId.Int64);
+    return s instanceof Skip ? undefined : Number(s);
+  }
+  if (dataType >= DataTypeId.SByte && dataType <= DataTypeId.Double && typeof v === "number") return v;
+  return undefined;
+}
+
+/**
+ * valueToString plus the point's options. Without scale, offset or decimals numbers take the exact
+ * path (Int64 digits stay exact); with them they are computed as doubles.
+ */
+export function presentValue(dataType: number, arrayType: number, value: unknown, o: ScalarOptions): string | Skip {
+  if (arrayType === 0 && value !== null && value !== undefined) {
+    if (dataType === DataTypeId.Boolean && o.booleanAs === "number") return value ? "1" : "0";
+    if (o.scale !== 1 || o.offset !== 0 || o.decimals !== undefined) {
+      const n = numeric(dataType, value);
+      if (n !== undefined) {
+        let y = n * o.scale + o.offset;
+        if (o.decimals !== undefined && Number.isFinite(y)) y = Number(y.toFixed(o.decimals));
+        return finite(y, o.nonFinite, String);
+      }
+    }
+  }
+  return valueToString(dataType, arrayType, value, o);
+}
+
 /** The API's string for a Variant value, or the reason it has none. */
 export function valueToString(dataType: number, arrayType: number, value: unknown, opts: ValueOptions): string | Skip {
   if (value === null || value === undefined || dataType === DataTypeId.Null) return new Skip("null_value");

@@ -245,5 +245,52 @@ describe("live streaming, end to end (node-opcua server → connector → emulat
       await small.stop();
     }
   });
+
+  it("re-sends the last value on the heartbeat when a point does not change, stamped with the current time", async () => {
+    const name = `t${seq}.Quiet`;
+    const pointId = `t${seq}-heartbeat`;
+    server.addVariable(name, "Double", 0);
+    server.set(name, "Double", 7.5, new Date(Date.UTC(2026, 10, 25, 21, 0, 0, 0)));
+    await withConnector({}, { points: [{ name, pointId }], maxDelay: "100ms", defaults: "  heartbeat: 300ms" }, async (c) => {
+      await waitFor(() => stored(pointId).length >= 4, 10_000, "heartbeats");
+      const values = stored(pointId);
+      expect(values.every((v) => v.value === "7.5")).toBe(true);
+      const times = values.map((v) => Date.parse(v.timestamp));
+      for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(300);
+      expect(times[1]!).toBeGreaterThan(Date.now() - 10_000); // stamped now, not with the old source time
+      expect(c.stats.heartbeats).toBeGreaterThanOrEqual(3);
+    });
+  });
+
+  it("reports a repeated value with a new timestamp when trigger is statusValueTimestamp", async () => {
+    const name = `t${seq}.Repeat`;
+    const pointId = `t${seq}-repeat`;
+    server.addVariable(name, "Double", 0);
+    const base = Date.UTC(2026, 10, 25, 22, 0, 0, 0);
+    server.set(name, "Double", 1, new Date(base));
+    await withConnector({}, { points: [{ name, pointId }], maxDelay: "100ms", defaults: "  trigger: statusValueTimestamp" }, async () => {
+      await waitFor(() => stored(pointId).length === 1, 10_000, "the initial value");
+      for (let i = 1; i <= 5; i++) server.set(name, "Double", 1, new Date(base + i));
+      await waitFor(() => stored(pointId).length === 6, 10_000, "every repeat");
+      expect(stored(pointId).map((v) => v.value)).toEqual(["1", "1", "1", "1", "1", "1"]);
+    });
+  });
+
+  it("sends an enumeration as its EnumStrings label when enumAs is label", async () => {
+    emulator = await startEmulator();
+    const state = join(dir.path, `state-enum`);
+    const yaml = mappingYaml(server, emulator, state, { points: [{ name: "x", pointId: "server-state" }], maxDelay: "100ms", defaults: "  enumAs: label" })
+      .replace(`"${server.nodeId("x")}"`, '"i=2259"'); // Server_ServerStatus_State, a ServerState enumeration
+    const { mapping } = writeMapping(dir.path, yaml, "enum.yaml");
+    const c = new LiveConnector(mapping, silent);
+    try {
+      await c.start();
+      await waitFor(() => stored("server-state").length >= 1, 10_000, "the server state");
+      expect(stored("server-state")[0]!.value).toBe("Running");
+    } finally {
+      await c.stop(2_000);
+      await emulator.close();
+    }
+  });
 });
 

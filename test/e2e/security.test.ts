@@ -85,7 +85,7 @@ function trustingState(target: SimServer = server): string {
 /** Start the source, produce a value on the server, wait for it; returns the server's view of the session. */
 async function receiveOneValue(m: Mapping, target: SimServer = server) {
   const values: RawDataValue[] = [];
-  const source = new OpcuaSource(m.opcua, m.points, m.state, silent, { value: (_i, raw) => values.push(raw), state: () => {} });
+  const source = new OpcuaSource(m.opcua, m.points.map((config) => ({ config })), m.state, silent, { value: (_i, raw) => values.push(raw), state: () => {} });
   try {
     await source.start();
     const value = 1000 + ++seq + 0.25;
@@ -99,7 +99,7 @@ async function receiveOneValue(m: Mapping, target: SimServer = server) {
 
 /** Start the source expecting a refusal: the OpcuaError it throws, within a bound (no endless retry). */
 async function refusal(m: Mapping, boundMs = 15_000): Promise<OpcuaError> {
-  const source = new OpcuaSource(m.opcua, m.points, m.state, silent, { value: () => {}, state: () => {} });
+  const source = new OpcuaSource(m.opcua, m.points.map((config) => ({ config })), m.state, silent, { value: () => {}, state: () => {} });
   const started = Date.now();
   try {
     const outcome = await Promise.race([

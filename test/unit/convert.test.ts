@@ -128,3 +128,45 @@ describe("sample conversion", () => {
     expect(old.ok && formatTimestamp(old.sample.ts)).toBe("1969-12-31T23:59:59.999Z");
   });
 });
+
+describe("per-point value options", () => {
+  const at = (over: Partial<PointSettings>, r: Partial<RawDataValue>) => {
+    const c = convert("p", raw(r), { ...settings, ...over });
+    return c.ok ? c.sample.value : c.reason;
+  };
+
+  it("scales and offsets numbers linearly, Float from its shortest decimal", () => {
+    expect(at({ scale: 10, offset: -5 }, { dataType: T.Double, value: 1.5 })).toBe("10");
+    expect(at({ scale: 0.1 }, { dataType: T.Int32, value: 1234 })).toBe("123.4");
+    expect(at({ scale: 1, offset: 273.15 }, { dataType: T.Float, value: Math.fround(12.66) })).toBe("285.81");
+    expect(at({ scale: 2 }, { dataType: T.UInt64, value: [0, 21] })).toBe("42");
+  });
+
+  it("rounds to decimals, printing the shortest form", () => {
+    expect(at({ decimals: 2 }, { dataType: T.Double, value: 3.14159 })).toBe("3.14");
+    expect(at({ decimals: 0 }, { dataType: T.Double, value: 2.5 })).toBe("3");
+    expect(at({ decimals: 3 }, { dataType: T.Float, value: Math.fround(0.1) })).toBe("0.1");
+  });
+
+  it("keeps Int64 exact when no scaling is asked for", () => {
+    expect(at({}, { dataType: T.UInt64, value: [0x00200000, 1] })).toBe("9007199254740993");
+  });
+
+  it("applies the NaN policy to a scaled result", () => {
+    expect(at({ scale: 2 }, { dataType: T.Double, value: Number.POSITIVE_INFINITY })).toBe("non_finite");
+    expect(at({ scale: 2, nonFinite: "send" }, { dataType: T.Double, value: Number.NaN })).toBe("NaN");
+  });
+
+  it("sends Booleans as 1/0 when asked, and leaves strings alone when scaling", () => {
+    expect(at({ booleanAs: "number" }, { dataType: T.Boolean, value: true })).toBe("1");
+    expect(at({ booleanAs: "number" }, { dataType: T.Boolean, value: false })).toBe("0");
+    expect(at({ scale: 3 }, { dataType: T.String, value: "Running" })).toBe("Running");
+  });
+
+  it("sends an enumeration as its label when labels are known, its integer otherwise", () => {
+    const c = convert("p", raw({ dataType: T.Int32, value: 2 }), { ...settings, enumAs: "label" }, ["Stopped", "Starting", "Running"]);
+    expect(c.ok && c.sample.value).toBe("Running");
+    const unknown = convert("p", raw({ dataType: T.Int32, value: 7 }), { ...settings, enumAs: "label" }, ["Stopped"]);
+    expect(unknown.ok && unknown.sample.value).toBe("7");
+  });
+});

@@ -49,6 +49,8 @@ ${pointIds.map((id, k) => `  - { nodeId: "ns=2;s=P${k}", pointId: ${id} }`).join
   return file;
 }
 
+const baseline = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
+
 /** run installs process-wide SIGINT/SIGTERM handlers (a second signal exits): remove them after each run. */
 async function stopBySignal(run: Promise<number>): Promise<number> {
   process.emit("SIGTERM");
@@ -58,7 +60,6 @@ async function stopBySignal(run: Promise<number>): Promise<number> {
   }
   return code;
 }
-const baseline = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
