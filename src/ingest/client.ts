@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { rootCertificates } from "node:tls";
 import { Agent, request, type Dispatcher } from "undici";
 import type { IngestConfig } from "../config/types.js";
 import { systemClock, type Clock } from "../pipeline/clock.js";
@@ -37,7 +39,7 @@ function errorDetail(status: number, text: string): string {
 /** POSTs one point's values; never throws: the outcome is a SendResult. */
 export class IngestClient {
   readonly tokens: TokenCache;
-  private readonly agent: Agent;
+  readonly agent: Agent;
   private readonly valuesPrefix: string;
 
   constructor(
@@ -45,7 +47,17 @@ export class IngestClient {
     private readonly clock: Clock = systemClock,
   ) {
     // Keep-alive pool sized to the concurrency limit: one connection per request in flight.
-    this.agent = new Agent({ connections: cfg.concurrency, keepAliveTimeout: 30_000, pipelining: 1 });
+    // TLS is verified against the system CAs, plus ingest.caFile for a private CA; tlsInsecure
+    // (an explicit, warned option) turns verification off.
+    this.agent = new Agent({
+      connections: cfg.concurrency,
+      keepAliveTimeout: 30_000,
+      pipelining: 1,
+      connect: {
+        ...(cfg.caFile && { ca: [...rootCertificates, readFileSync(cfg.caFile, "utf8")] }),
+        rejectUnauthorized: !cfg.tlsInsecure,
+      },
+    });
     this.tokens = new TokenCache(cfg, this.agent, clock);
     this.valuesPrefix = `${cfg.baseUrl}/partitions/${encodeURIComponent(cfg.partitionId)}/points/`;
   }

@@ -56,6 +56,7 @@ export class LiveConnector implements OpsView {
   ) {
     const { ingest, batch } = mapping;
     this.client = new IngestClient(ingest);
+    if (ingest.tlsInsecure) log.warn({ api: ingest.baseUrl }, "ingest.tlsInsecure is on: the API's TLS certificate is not verified; anyone on the path could read the token and the data");
     this.spool = new Spool({ file: spoolFile(mapping.state), maxBytes: mapping.spool.maxBytes, whenFull: mapping.spool.whenFull });
     this.scheduler = new Scheduler(batch.maxValues, batch.maxDelayMs, clock, () => this.sender.wake());
     this.sender = new Sender(
