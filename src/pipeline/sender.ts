@@ -37,6 +37,8 @@ export class Sender {
   private apiDownSince: number | undefined;
   private readonly failingSince = new Map<string, number>();
   private idleWaiters: (() => void)[] = [];
+  /** One request in flight per point: a point made due again meanwhile waits for its request to end. */
+  private readonly busy = new Set<string>();
 
   constructor(
     private readonly opts: SenderOptions,
@@ -62,8 +64,11 @@ export class Sender {
     while (this.active < this.opts.concurrency) {
       const pointId = this.scheduler.next();
       if (pointId === undefined) break;
+      if (this.busy.has(pointId)) continue; // rescheduled by its own request's end
+      this.busy.add(pointId);
       this.active++;
       void this.work(pointId).finally(() => {
+        this.busy.delete(pointId);
         this.active--;
         this.wake();
         if (this.active === 0) this.notifyIdle();
@@ -158,6 +163,7 @@ export class Sender {
       }
     }
     // Due again? By count at once, otherwise maxDelay after its oldest remaining value arrived.
+    this.busy.delete(pointId);
     this.scheduler.update(pointId, this.spool.unread(pointId), this.spool.firstUnreadArrival(pointId));
   }
 

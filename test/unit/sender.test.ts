@@ -61,6 +61,18 @@ describe("Sender", () => {
     expect(spool.rows).toBe(0);
   });
 
+  it("never has two requests of one point in flight, even when it becomes due again meanwhile", async () => {
+    const { calls, add } = setup(4);
+    add("a", 1, 2, 3);
+    await flush();
+    add("a", 4, 5, 6); // due by count while [1,2,3] is in flight
+    await flush();
+    expect(calls.map((c) => c.ts)).toEqual([[1, 2, 3]]);
+    calls[0]!.resolve(ok);
+    await flush();
+    expect(calls.map((c) => c.ts)).toEqual([[1, 2, 3], [4, 5, 6]]);
+  });
+
   it("pauses every point after a transient failure, keeps the rows, and resends them first", async () => {
     const { calls, add, clock, stats, spool } = setup(4);
     add("a", 1, 2, 3);
