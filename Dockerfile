@@ -57,8 +57,10 @@ VOLUME ["/state"]
 # set it to 0.0.0.0:9464 (with ops.token) to reach it from outside the container.
 EXPOSE 9464
 STOPSIGNAL SIGTERM
-# No curl in the image: Node's fetch. OPS_TOKEN, when set, is sent as the bearer token.
+# No curl in the image: Node's fetch. The ops endpoints need the bearer token when the mapping sets
+# one (ops.token: ${OPS_TOKEN}, or ops.tokenFile: the file named by OPS_TOKEN_FILE): it is sent from
+# these variables. An argument picks another path (/readyz): deploy/k8s's probes run this same script.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const t=process.env.OPS_TOKEN;fetch('http://127.0.0.1:9464/healthz',{headers:t?{authorization:'Bearer '+t}:{},signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const e=process.env,t=e.OPS_TOKEN||(e.OPS_TOKEN_FILE?require('fs').readFileSync(e.OPS_TOKEN_FILE,'utf8').trim():'');fetch('http://127.0.0.1:9464'+(process.argv[1]||'/healthz'),{headers:t?{authorization:'Bearer '+t}:{},signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "/app/dist/cli.js"]
 CMD ["run", "--config", "/config/mapping.yaml"]

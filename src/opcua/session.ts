@@ -202,7 +202,9 @@ export async function openSession(client: OPCUAClient, cfg: OpcuaConfig, stateDi
     // node-opcua 2.182 fails a connect whose server certificate was refused at once; should a version
     // retry it instead, the refusal still ends the wait (after a moment for node-opcua's own error).
     const refusedSoon = refusal?.promise.then((r) => new Promise<RefusedCertificate>((resolve) => setTimeout(() => resolve(r), 2_000).unref()));
-    const outcome = await Promise.race([client.connect(cfg.endpoint).then(() => undefined), refusedSoon ?? new Promise<never>(() => {})]);
+    const connecting = client.connect(cfg.endpoint).then(() => undefined);
+    connecting.catch(() => {}); // when the refusal wins the race, the connect's own failure comes later
+    const outcome = await Promise.race([connecting, refusedSoon ?? new Promise<never>(() => {})]);
     if (outcome) {
       await client.disconnect().catch(() => {});
       throw refusedServerCertificate(cfg, stateDir, outcome);

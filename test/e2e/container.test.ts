@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join, relative } from "node:path";
@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, parseAllDocuments } from "yaml";
+import { parseShard, selectShard } from "../../src/pipeline/shard.js";
 import { tempDir } from "../helpers/env.js";
 
 // What can be checked of the container image without a container engine: the Dockerfile's shape,
@@ -87,13 +88,17 @@ function dockerignore(text: string): (path: string) => boolean {
   return (path) => regexes.some((r) => r.test(path));
 }
 
+/** At the lowest CPU priority: compiling a native addon must not starve the timing-sensitive tests beside it. */
 function run(command: string, cwd: string, env: Record<string, string | undefined>, timeoutMs: number) {
-  const r = spawnSync("sh", ["-c", command], { cwd, env: env as NodeJS.ProcessEnv, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync("nice", ["-n", "19", "sh", "-c", command], { cwd, env: env as NodeJS.ProcessEnv, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) {
     throw new Error(`"${command}" in ${cwd} failed (${r.error?.message ?? `exit ${r.status}, signal ${r.signal}`}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
   }
   return r;
 }
+
+const work = tempDir("container");
+afterAll(() => work.remove());
 
 const dockerfile = parseDockerfile(read("Dockerfile"));
 const runtime = dockerfile.stages.at(-1)!;
@@ -137,7 +142,8 @@ describe("Dockerfile", () => {
     expect(argv.slice(0, 2)).toEqual(["node", "-e"]);
     expect(hc).not.toMatch(/curl|wget/);
     const script = argv[2]!;
-    expect(script).toContain("http://127.0.0.1:9464/healthz");
+    expect(script).toContain("http://127.0.0.1:9464");
+    expect(script).toContain("'/healthz'");
     new Script(script); // compiles
 
     // Run the exact script against a stand-in ops listener (same path, other port).
@@ -151,9 +157,14 @@ describe("Dockerfile", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
-    const probe = (env: Record<string, string> = {}, target = `http://127.0.0.1:${port}`) =>
+    const tokenFile = join(work.path, "ops-token");
+    writeFileSync(tokenFile, "from-a-file\n");
+    const probe = (env: Record<string, string> = {}, args: string[] = [], target = `http://127.0.0.1:${port}`) =>
       new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, ["-e", script.replace("http://127.0.0.1:9464", target)], { env: { ...process.env, OPS_TOKEN: "", ...env }, stdio: "ignore" });
+        const child = spawn(process.execPath, ["-e", script.replace("http://127.0.0.1:9464", target), ...args], {
+          env: { ...process.env, OPS_TOKEN: "", OPS_TOKEN_FILE: "", ...env },
+          stdio: "ignore",
+        });
         child.on("exit", resolve);
       });
     try {
@@ -162,12 +173,17 @@ describe("Dockerfile", () => {
       expect(seen.authorization).toBeUndefined();
       expect(await probe({ OPS_TOKEN: "t0k3n" })).toBe(0);
       expect(seen.authorization).toBe("Bearer t0k3n");
+      expect(await probe({ OPS_TOKEN_FILE: tokenFile }, ["/readyz"])).toBe(0);
+      expect(seen.authorization).toBe("Bearer from-a-file");
+      expect(path).toBe("/readyz");
       status = 503;
+      expect(await probe()).toBe(1);
+      status = 401;
       expect(await probe()).toBe(1);
     } finally {
       await new Promise((r) => server.close(r));
     }
-    expect(await probe({}, "http://127.0.0.1:1")).toBe(1); // nothing listening
+    expect(await probe({}, [], "http://127.0.0.1:1")).toBe(1); // nothing listening
   });
 
   it(".dockerignore keeps local state, builds, dependencies and git out of the context", () => {
@@ -182,8 +198,6 @@ describe("Dockerfile", () => {
 });
 
 describe("the image's stages, replayed without a container engine", () => {
-  const work = tempDir("container");
-  afterAll(() => work.remove());
 
   it(
     "builds from the filtered context, installs production dependencies only, and the ENTRYPOINT + CMD work from them",
@@ -275,9 +289,13 @@ describe("the image's stages, replayed without a container engine", () => {
       const modules = readdirSync(join(app, "node_modules"));
       expect(modules).not.toContain("typescript");
       expect(modules).not.toContain("vitest");
-      const pkg = JSON.parse(read("package.json")) as { version: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+      const pkg = JSON.parse(read("package.json")) as { version: string; dependencies: Record<string, string> };
       for (const dep of Object.keys(pkg.dependencies)) expect(existsSync(join(app, "node_modules", dep)), dep).toBe(true);
-      for (const dep of Object.keys(pkg.devDependencies)) expect(existsSync(join(app, "node_modules", dep)), dep).toBe(false);
+      // What the lock file marks dev-only (dev dependencies and what only they need) is left out.
+      const lock = JSON.parse(read("package-lock.json")) as { packages: Record<string, { dev?: boolean }> };
+      const devOnly = Object.entries(lock.packages).filter(([path, p]) => p.dev && path.startsWith("node_modules/")).map(([path]) => path);
+      expect(devOnly.length).toBeGreaterThan(0);
+      for (const path of devOnly) expect(existsSync(join(app, path)), path).toBe(false);
       expect(existsSync(join(app, "src"))).toBe(false);
 
       const version = image(["--version"]);
@@ -337,7 +355,7 @@ describe("docker-compose.yml and deploy/k8s", () => {
     const docs = readdirSync(join(ROOT, "deploy", "k8s"))
       .filter((f) => f.endsWith(".yaml"))
       .flatMap((f) => parseAllDocuments(read(join("deploy", "k8s", f))).map((d) => d.toJS() as { kind: string; metadata: { name: string }; spec: any; data?: any; stringData?: any }))
-      .filter(Boolean);
+      .filter((d) => d && d.kind !== "Kustomization");
     const kinds = docs.map((d) => d.kind).sort();
     expect(kinds).toEqual(["ConfigMap", "Secret", "Service", "StatefulSet"]);
     const sts = docs.find((d) => d.kind === "StatefulSet")!;
@@ -352,8 +370,13 @@ describe("docker-compose.yml and deploy/k8s", () => {
     expect(shard).toBe(`auto/${sts.spec.replicas}`);
     expect(c.args.slice(0, 3)).toEqual(["run", "--config", "/config/mapping.yaml"]);
     expect(pod.terminationGracePeriodSeconds).toBe(30);
-    expect(c.livenessProbe.httpGet).toMatchObject({ path: "/healthz", port: 9464 });
-    expect(c.readinessProbe.httpGet).toMatchObject({ path: "/readyz", port: 9464 });
+    // The probes run the image's HEALTHCHECK script (it sends the ops token) on /healthz and /readyz.
+    const hc = one(runtime, "HEALTHCHECK").args;
+    const healthcheck = jsonArray(hc.slice(hc.indexOf("CMD") + 3).trim());
+    expect(c.livenessProbe.exec.command).toEqual([...healthcheck, "/healthz"]);
+    expect(c.readinessProbe.exec.command).toEqual([...healthcheck, "/readyz"]);
+    expect(c.ports).toContainEqual({ name: "ops", containerPort: 9464 });
+    expect(c.env.find((e: any) => e.name === "OPS_TOKEN").valueFrom.secretKeyRef.name).toBe(secret.metadata.name);
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(pod.securityContext.runAsUser).toBe(1000);
     expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
@@ -365,9 +388,13 @@ describe("docker-compose.yml and deploy/k8s", () => {
     const configVolume = pod.volumes.find((v: { name: string }) => v.name === configMount.name);
     expect(configVolume.configMap.name).toBe(cm.metadata.name);
     // The mapping in the ConfigMap: state in the volume, ops listener reachable by the kubelet.
-    const mapping = parseYaml(cm.data["mapping.yaml"]) as { state: string; ops: { listen: string } };
+    const mapping = parseYaml(cm.data["mapping.yaml"]) as { state: string; ops: { listen: string }; points: { pointId: string }[] };
     expect(mapping.state).toBe("/state");
     expect(mapping.ops.listen).toBe("0.0.0.0:9464");
+    // Every replica has points: an empty shard would exit 2 and crash-loop.
+    for (let index = 0; index < sts.spec.replicas; index++) {
+      expect(selectShard(mapping.points, parseShard(shard, `opcua-ingest-${index}`)).length, `replica ${index}`).toBeGreaterThan(0);
+    }
     // Secrets come from the Secret, as environment variables.
     const fromSecret = c.env.filter((e: any) => e.valueFrom?.secretKeyRef?.name === secret.metadata.name).map((e: any) => e.name);
     expect(fromSecret).toEqual(expect.arrayContaining(["CLIENT_SECRET"]));

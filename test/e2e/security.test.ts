@@ -139,10 +139,16 @@ describe("secure OPC UA (signed, encrypted, authenticated)", () => {
     expect(err.message).not.toContain("wrong password");
   });
 
-  it("logs in with an X.509 user certificate the server trusts, and refuses one it does not", async () => {
+  it("logs in with an X.509 user certificate the server trusts (PEM or DER file), and refuses one it does not", async () => {
     const trusted = `{ certificate: ${trustedUser.certificateFile}, privateKey: ${trustedUser.privateKeyFile} }`;
     const sessions = await receiveOneValue(mapping(server, trustingState(), { user: trusted }));
     expect(sessions).toContainEqual({ securityMode: "SignAndEncrypt", securityPolicy: "Basic256Sha256", userToken: "X509IdentityToken" });
+
+    // The same certificate as a DER file.
+    const derFile = join(dir.path, "trusted-operator.der");
+    writeFileSync(derFile, trustedUser.der);
+    const asDer = `{ certificate: ${derFile}, privateKey: ${trustedUser.privateKeyFile} }`;
+    expect(await receiveOneValue(mapping(server, trustingState(), { user: asDer }))).toContainEqual(expect.objectContaining({ userToken: "X509IdentityToken" }));
 
     const stranger = `{ certificate: ${strangerUser.certificateFile}, privateKey: ${strangerUser.privateKeyFile} }`;
     const err = await refusal(mapping(server, trustingState(), { user: stranger }));
@@ -219,6 +225,6 @@ describe("secure OPC UA (signed, encrypted, authenticated)", () => {
 
   it("wrote nothing under the home folder (every PKI is under a state or temp folder)", () => {
     if (!homePkiExisted) expect(existsSync(HOME_PKI), `${HOME_PKI} was created`).toBe(false);
-    else expect(newestMtime(HOME_PKI)).toBeLessThan(startedAt);
+    else expect(newestMtime(HOME_PKI), `something wrote into ${HOME_PKI} while this suite ran`).toBeLessThan(startedAt);
   });
 });
