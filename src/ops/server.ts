@@ -35,13 +35,15 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL)
 
 /**
  * /healthz (the process answers), /readyz (see readiness), /metrics (Prometheus). Further routes
- * (the status page) plug in through `extra`. A token, when set, guards every route.
+ * (the status page) plug in through `extra`. A token, when set, guards every route but the probes.
  */
 export async function startOpsServer(view: OpsView, metrics: Registry, opts: OpsServerOptions, log: Logger, extra: RouteHandler[] = []): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://ops");
-      if (!authorized(req, opts.token)) {
+      // Probes stay open (they reveal no data and a kubelet cannot send a secret header); the rest needs the token.
+      const probe = url.pathname === "/healthz" || url.pathname === "/readyz";
+      if (!probe && !authorized(req, opts.token)) {
         res.writeHead(401, { "content-type": "text/plain", "www-authenticate": "Bearer" }).end("ops.token required (Authorization: Bearer ...)\n");
         return;
       }

@@ -74,7 +74,7 @@ describe("nothing lost, nothing altered under faults", () => {
     const port = Number(new URL(emulator.url).port);
     const r = await rig(emulator);
     r.stream.start();
-    await waitFor(() => emulator.stats().valuesStored > 100, 10_000, "values flowing");
+    await waitFor(() => emulator.stats().valuesStored > 100, 30_000, "values flowing");
     await emulator.close();
     await new Promise((res) => setTimeout(res, OUTAGE_S * 1000)); // the outage itself is the test's subject
     emulator = await startEmulator({ port, store: emulator.store });
@@ -91,43 +91,43 @@ describe("nothing lost, nothing altered under faults", () => {
     const emulator = await startEmulator();
     const r = await rig(emulator);
     r.stream.start();
-    await waitFor(() => emulator.stats().valuesStored > 50, 10_000, "values flowing");
+    await waitFor(() => emulator.stats().valuesStored > 50, 30_000, "values flowing");
     emulator.addFault({ status: 429, count: 10, retryAfterS: 1 });
     emulator.addFault({ status: 503, count: 30 });
-    await waitFor(() => (emulator.stats().byStatus["503"] ?? 0) >= 30, 30_000, "the faults to be served");
+    await waitFor(() => (emulator.stats().byStatus["503"] ?? 0) >= 30, 60_000, "the faults to be served");
     r.stream.stop();
     await expectEverythingDelivered(r, emulator);
     expect(emulator.stats().byStatus["429"]).toBe(10);
     await stop(r);
     await emulator.close();
-  }, 90_000);
+  }, 150_000);
 
   it("(c) connections reset mid-request", async () => {
     const emulator = await startEmulator();
     const r = await rig(emulator);
     r.stream.start();
-    await waitFor(() => emulator.stats().valuesStored > 50, 10_000, "values flowing");
+    await waitFor(() => emulator.stats().valuesStored > 50, 30_000, "values flowing");
     emulator.addFault({ kind: "reset", status: 500, count: 25 });
-    await waitFor(() => emulator.stats().requests - Object.values(emulator.stats().byStatus).reduce((a, b) => a + b, 0) >= 25, 30_000, "25 resets");
+    await waitFor(() => emulator.stats().requests - Object.values(emulator.stats().byStatus).reduce((a, b) => a + b, 0) >= 25, 60_000, "25 resets");
     r.stream.stop();
     await expectEverythingDelivered(r, emulator);
     await stop(r);
     await emulator.close();
-  }, 90_000);
+  }, 150_000);
 
   it("(f) the token endpoint fails for a while", async () => {
     const emulator = await startEmulator({ tokenLifetimeS: 2 });
     const r = await rig(emulator);
     r.stream.start();
-    await waitFor(() => emulator.stats().valuesStored > 50, 10_000, "values flowing");
+    await waitFor(() => emulator.stats().valuesStored > 50, 30_000, "values flowing");
     const issued = emulator.stats().tokensIssued;
     emulator.addFault({ kind: "token", status: 503, count: 8 });
-    await waitFor(() => emulator.stats().tokenRequests >= issued + 8 && emulator.stats().tokensIssued > issued, 40_000, "token failures, then a new token");
+    await waitFor(() => emulator.stats().tokenRequests >= issued + 8 && emulator.stats().tokensIssued > issued, 60_000, "token failures, then a new token");
     r.stream.stop();
     await expectEverythingDelivered(r, emulator);
     await stop(r);
     await emulator.close();
-  }, 90_000);
+  }, 150_000);
 
   it("(e) the OPC UA network path cut for less than the session timeout loses no notification", async () => {
     const emulator = await startEmulator();
@@ -135,7 +135,7 @@ describe("nothing lost, nothing altered under faults", () => {
     await proxy.listen();
     const r = await rig(emulator, { endpoint: proxy.endpoint });
     r.stream.start();
-    await waitFor(() => emulator.stats().valuesStored > 50, 10_000, "values flowing");
+    await waitFor(() => emulator.stats().valuesStored > 50, 30_000, "values flowing");
     await proxy.cut();
     await new Promise((res) => setTimeout(res, 3_000)); // the cut itself is the test's subject
     await proxy.restore();
@@ -146,7 +146,7 @@ describe("nothing lost, nothing altered under faults", () => {
     await stop(r);
     await proxy.close();
     await emulator.close();
-  }, 90_000);
+  }, 150_000);
 
   it("(d) SIGKILL under load loses at most the group-commit window, and the restart sends the rest", async () => {
     const emulator = await startEmulator();
@@ -184,5 +184,5 @@ describe("nothing lost, nothing altered under faults", () => {
     again.child.kill("SIGTERM");
     expect(await again.exit).toBe(0);
     await emulator.close();
-  }, 90_000);
+  }, 150_000);
 });

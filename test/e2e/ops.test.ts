@@ -77,7 +77,7 @@ describe("health, readiness and metrics", () => {
     }
   });
 
-  it("requires ops.token when one is set, by header or cookie", async () => {
+  it("requires ops.token when one is set, by header or cookie, except for the probes", async () => {
     const s2 = await SimServer.start({ pkiDir: join(dir.path, "pki2") });
     try {
       s2.addVariable("tok.A", "Double", 1);
@@ -88,9 +88,12 @@ describe("health, readiness and metrics", () => {
         await c.start();
         const url = c.opsUrl!;
         expect((await fetch(`${url}/metrics`)).status).toBe(401);
-        expect((await fetch(`${url}/healthz`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
-        expect((await fetch(`${url}/healthz`, { headers: { authorization: "Bearer s3cret-ops-token" } })).status).toBe(200);
-        expect((await fetch(`${url}/readyz`, { headers: { cookie: "x=1; opcua_ingest_token=s3cret-ops-token" } })).status).toBe(200);
+        expect((await fetch(`${url}/metrics`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+        expect((await fetch(`${url}/metrics`, { headers: { authorization: "Bearer s3cret-ops-token" } })).status).toBe(200);
+        expect((await fetch(`${url}/metrics`, { headers: { cookie: "x=1; opcua_ingest_token=s3cret-ops-token" } })).status).toBe(200);
+        // the probes stay open: they carry no data and a kubelet cannot send a secret header
+        expect((await fetch(`${url}/healthz`)).status).toBe(200);
+        expect((await fetch(`${url}/readyz`)).status).toBe(200);
         const text = await (await fetch(`${url}/metrics`, { headers: { authorization: "Bearer s3cret-ops-token" } })).text();
         expect(text).not.toContain("s3cret");
         expect(text).not.toContain("demo-secret");
