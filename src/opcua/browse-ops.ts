@@ -2,7 +2,7 @@
 // operation limits (halving on BadTooManyOperations, for servers that announce none or the wrong
 // one), data type names and built-in types with a cache, node ids written with their namespace URI.
 import {
-  AttributeIds, BrowseDirection, NodeIdType, readOperationLimits, ReferenceTypeIds, resolveNodeId,
+  AttributeIds, BrowseDirection, NodeIdType, ReferenceTypeIds, resolveNodeId, VariableIds,
   type BrowseDescriptionOptions, type BrowseResult, type ClientSession, type DataValue, type NodeId, type ReadValueIdOptions,
 } from "node-opcua";
 
@@ -11,11 +11,21 @@ export interface Limits {
   perBrowse: number;
 }
 
-/** The server's MaxNodesPerRead/MaxNodesPerBrowse, capped so one request stays a few hundred kB. */
+/**
+ * The server's MaxNodesPerRead/MaxNodesPerBrowse, capped so one request stays a few hundred kB.
+ * Read as two values, not with node-opcua's readOperationLimits: that reads all twelve limits in one
+ * request, which a server allowing fewer than twelve nodes per Read refuses (BadTooManyOperations).
+ */
 export async function operationLimits(session: ClientSession): Promise<Limits> {
-  const l = await readOperationLimits(session).catch(() => ({}) as { maxNodesPerRead?: number; maxNodesPerBrowse?: number });
+  const ids = [VariableIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead, VariableIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerBrowse];
+  const dvs = await session.read(ids.map((id) => ({ nodeId: resolveNodeId(id), attributeId: AttributeIds.Value }))).catch(() => []);
+  const value = (i: number) => {
+    const dv = dvs[i];
+    return dv && dv.statusCode.isGood() && typeof dv.value.value === "number" ? dv.value.value : undefined;
+  };
+  // 0 or absent: the server sets no limit.
   const cap = (v: number | undefined, max: number) => Math.max(1, Math.min(v && v > 0 ? v : max, max));
-  return { perRead: cap(l.maxNodesPerRead, 2000), perBrowse: cap(l.maxNodesPerBrowse, 500) };
+  return { perRead: cap(value(0), 2000), perBrowse: cap(value(1), 500) };
 }
 
 function tooMany(err: unknown): boolean {

@@ -35,6 +35,8 @@ export interface WalkStats {
   variables: number;
   browseRequests: number;
   browseNextRequests: number;
+  /** Nodes browsed again alone because the server had no continuation point left for them. */
+  browsedAgain: number;
   readRequests: number;
   /** Largest number of discovered, not yet browsed nodes held at once. */
   maxPending: number;
@@ -72,7 +74,7 @@ function isNs0(id: NodeId, value: number): boolean {
 }
 
 export async function walk(session: ClientSession, opts: WalkOptions, emit: (vars: BrowsedVariable[]) => Promise<void>): Promise<WalkStats> {
-  const stats: WalkStats = { nodes: 0, variables: 0, browseRequests: 0, browseNextRequests: 0, readRequests: 0, maxPending: 0, unbrowsable: 0, skippedServerObject: false };
+  const stats: WalkStats = { nodes: 0, variables: 0, browseRequests: 0, browseNextRequests: 0, browsedAgain: 0, readRequests: 0, maxPending: 0, unbrowsable: 0, skippedServerObject: false };
   const counter = {
     get reads() { return stats.readRequests; },
     set reads(n: number) { stats.readRequests = n; },
@@ -242,6 +244,7 @@ async function browseEntries(session: ClientSession, nodes: NodeId[], limits: Li
       }
     });
     await followContinuationPoints();
+    stats.browsedAgain += retry.length;
     for (const index of retry) await take([index]);
   };
   const followContinuationPoints = async () => {

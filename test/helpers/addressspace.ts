@@ -31,6 +31,8 @@ export interface PlantSpec {
   utilities: number;
   maxNodesPerBrowse?: number;
   maxNodesPerRead?: number;
+  /** Continuation points the server keeps per session (0 = no limit). */
+  maxBrowseContinuationPoints?: number;
 }
 
 const MACHINE_VARS = ["Temperature", "Pressure", "Speed", "Running", "State", "Counter"] as const;
@@ -79,6 +81,7 @@ export class PlantServer {
       serverCapabilities: {
         minSupportedSampleRate: 0,
         maxSessions: 50,
+        maxBrowseContinuationPoints: spec.maxBrowseContinuationPoints ?? 0,
         operationLimits: {
           maxNodesPerBrowse: spec.maxNodesPerBrowse ?? 200,
           maxNodesPerRead: spec.maxNodesPerRead ?? 1000,
