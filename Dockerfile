@@ -43,6 +43,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The status page's static files (served from src/ops/page, next to dist/ops).
+COPY src/ops/page ./src/ops/page
 COPY package.json ./
 COPY mappings ./mappings
 # /state is owned by the unprivileged user (a new named volume takes this ownership); /config holds

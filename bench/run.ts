@@ -1,115 +1,204 @@
-// `npm run bench`: prints throughput and CPU per value of the hot paths. Numbers, not assertions.
-import { parseArgs } from "node:util";
-import { startEmulator } from "../src/ingest/emulator.js";
-import { IngestClient, valuesBody } from "../src/ingest/client.js";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+// `npm run bench [-- --scenario NAME[,NAME…]] [--duration S] [--outage S] [--profile]`
+//
+// Prints one table: throughput, connector CPU per value against a bare node-opcua client measured in the
+// same run, memory, and latency from source timestamp to API acknowledgement; then the targets, met or
+// missed. Results also go to bench/results/latest.json. Numbers, not assertions: the exit code is 1 only
+// when a scenario could not run.
+//
+//   micro         in-process hot paths: conversion+spool+dedup+body+ack, spool append
+//   http          the ingest client alone against the emulator, 1/10/100 values per request
+//   live-10k      10,000 items, each changing every 250 ms (40,000 values/s), batch.maxDelay 1 s
+//   live-100k     100,000 items, each changing every 10 s: setup time and memory at scale
+//   outage-drain  10,000 values/s, the API down for --outage seconds (60), then the drain
+//   backfill      bench/backfill.ts's backfillBench(), when that file exists
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { dedupeMs } from "../src/pipeline/dedup.js";
-import { Spool } from "../src/spool/spool.js";
-import { convert } from "../src/pipeline/convert.js";
-import type { PointSettings } from "../src/config/types.js";
-import type { IngestConfig } from "../src/config/types.js";
-import type { Sample } from "../src/pipeline/types.js";
+import { parseArgs } from "node:util";
+import { http, pipeline, spoolAppend } from "./micro.js";
+import { live, outageDrain, ROOT, type ScenarioResult } from "./live.js";
+import { BENCH_DIR, killAll } from "./lib/proc.js";
+import { contention, machine, ratio, table, targetLines, type Row, type Target } from "./lib/report.js";
 
-interface Row { scenario: string; values: number; seconds: number; valuesPerS: number; cpuUsPerValue: number; requestsPerS?: number; rssMb: number }
+const SCENARIOS = ["micro", "http", "live-10k", "live-100k", "outage-drain", "backfill"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+/** Older names of parts of `micro`. */
+const ALIASES: Record<string, string> = { pipeline: "micro", spool: "micro" };
 
-const settings: PointSettings = { samplingIntervalMs: 0, queueSize: 10, deadband: { kind: "none" }, timestamp: "source", bad: "drop", nonFinite: "drop", structured: "json", scale: 1, offset: 0, booleanAs: "text", enumAs: "number", heartbeatMs: 0, trigger: "statusValue" };
+const USAGE = `npm run bench -- [--scenario NAME[,NAME...]] [--duration S] [--outage S] [--profile]
+  scenarios: ${SCENARIOS.join(", ")} (default: all, about 8 minutes)
+  --duration S   steady measuring window of each live scenario (default 20)
+  --outage S     how long the API is down in outage-drain (default 60)
+  --concurrency N  ingest.concurrency of the generated mappings (default: the mapping default, 8)
+  --profile      node --cpu-prof on the connector in the live scenarios (their CPU figures are then inflated);
+                 prints the hot functions of the steady window, keeps bench/results/connector-<scenario>.cpuprofile`;
 
-function measure(scenario: string, values: number, fn: () => void | Promise<void>): Promise<Row> {
-  return (async () => {
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await fn();
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    return { scenario, values, seconds, valuesPerS: values / seconds, cpuUsPerValue: (cpu.user + cpu.system) / values, rssMb: process.memoryUsage().rss / 1048576 };
-  })();
+const { values } = parseArgs({
+  options: {
+    scenario: { type: "string" },
+    duration: { type: "string" },
+    outage: { type: "string" },
+    profile: { type: "boolean" },
+    concurrency: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const seconds = (text: string | undefined, fallback: number, name: string): number => {
+  if (text === undefined) return fallback;
+  const n = Number(text.replace(/s$/, ""));
+  if (!Number.isFinite(n) || n < 1 || n > 600) throw new Error(`--${name} must be 1..600 seconds, got "${text}"`);
+  return n;
+};
+const windowS = seconds(values.duration, 20, "duration");
+const outageS = seconds(values.outage, 60, "outage");
+const profile = values.profile === true;
+const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 256)) throw new Error("--concurrency must be 1..256");
+const wanted = (values.scenario?.split(",") ?? [...SCENARIOS]).map((s) => s.trim());
+for (const s of wanted) {
+  if (!SCENARIOS.includes((ALIASES[s] ?? s) as Scenario)) {
+    console.error(`unknown scenario "${s}"\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const want = (s: Scenario) => wanted.some((w) => (ALIASES[w] ?? w) === s);
+const wantPart = (part: string) => wanted.includes(part) || wanted.includes("micro");
+
+// Everything is bounded: a hung scenario cannot keep the machine busy.
+const HARD_LIMIT_MS = 30 * 60_000;
+setTimeout(() => {
+  console.error(`bench: still running after ${HARD_LIMIT_MS / 60_000} minutes: stopping every child process`);
+  killAll();
+  process.exit(1);
+}, HARD_LIMIT_MS).unref();
+
+async function micro(): Promise<ScenarioResult> {
+  const rows: Row[] = [];
+  if (wantPart("pipeline")) rows.push(await pipeline(1_000_000));
+  if (wantPart("spool")) rows.push(await spoolAppend(1_000_000));
+  return { rows, targets: [], details: {} };
+}
+
+async function httpScenario(): Promise<ScenarioResult> {
+  const rows: Row[] = [];
+  for (const per of [1, 10, 100]) rows.push(await http(per, per === 100 ? 2_000 : 5_000));
+  return { rows, targets: [], details: {} };
+}
+
+/** Numbers in a result of unknown shape, by their key path. */
+function numbers(x: unknown, path = "", out = new Map<string, number>()): Map<string, number> {
+  if (typeof x === "number" && Number.isFinite(x)) out.set(path, x);
+  else if (x && typeof x === "object") for (const [k, v] of Object.entries(x)) numbers(v, path ? `${path}.${k}` : k, out);
+  return out;
+}
+
+/** What bench/backfill.ts's backfillBench() returns (its BackfillBenchResult), as far as this table uses it. */
+interface BackfillResult {
+  endToEndValuesPerS?: number;
+  bareHistoryReadValuesPerS?: number;
+  ratio?: number;
+  values?: number;
+  points?: number;
+  backfillCpuUsPerValue?: number;
+  bareCpuUsPerValue?: number;
+  backfillRssPeakMb?: number;
+  backfillSeconds?: number;
+  missing?: number;
+  conflicts?: number;
 }
 
 /**
- * The per-value work of live mode without sockets: conversion, spool append and group commit,
- * take per point, ms-dedup and the request body, then the acknowledgement's delete.
+ * bench/backfill.ts (written separately) exports backfillBench(), which returns the end-to-end and the
+ * bare HistoryRead rates. Imported by a computed name, so this file compiles with or without it; while
+ * it is missing the scenario reports itself as not run.
  */
-async function pipeline(n: number): Promise<Row> {
-  const points = 1000;
-  const dir = mkdtempSync(join(tmpdir(), "opcua-ingest-bench-"));
-  const spool = new Spool({ file: join(dir, "spool.db"), maxBytes: 1 << 30, whenFull: "dropOldest" });
-  const ids = Array.from({ length: points }, (_, i) => `point-${i}`);
-  const t = Date.now();
-  let bodyBytes = 0;
-  const row = await measure("pipeline (convert+spool+dedup+body+ack)", n, () => {
-    for (let i = 0; i < n; i++) {
-      const r = convert(ids[i % points]!, { dataType: i % 2 ? 10 : 11, arrayType: 0, value: Math.fround(i / 7), statusCode: 0, sourceTimestamp: t + i, serverTimestamp: null, receivedAt: t }, settings);
-      if (r.ok) spool.append(r.sample, t);
-      if (spool.buffered >= 4_000) {
-        const { added } = spool.commit();
-        for (const pointId of added.keys()) {
-          for (let rows = spool.take(pointId, 100); rows.length > 0; rows = spool.take(pointId, 100)) {
-            bodyBytes += valuesBody(dedupeMs(rows, false).kept, false).length;
-            spool.ack(pointId, rows);
-          }
-        }
-      }
-    }
-    spool.commit();
-  });
-  spool.close();
-  rmSync(dir, { recursive: true, force: true });
-  if (bodyBytes === 0) throw new Error("bench built no request body");
-  return row;
-}
-
-/** Spool append throughput alone: samples/s through group commits of 4,000 rows (100 ms at 40k/s). */
-async function spoolAppend(n: number): Promise<Row> {
-  const dir = mkdtempSync(join(tmpdir(), "opcua-ingest-bench-"));
-  const spool = new Spool({ file: join(dir, "spool.db"), maxBytes: 1 << 30, whenFull: "dropOldest" });
-  const t = Date.now();
-  const row = await measure("spool append (group commit 4,000)", n, () => {
-    for (let i = 0; i < n; i++) {
-      spool.append({ pointId: `point-${i % 1000}`, ts: t + i, value: String(i / 7), quality: 0 }, t);
-      if (spool.buffered >= 4_000) spool.commit();
-    }
-    spool.commit();
-  });
-  spool.close();
-  rmSync(dir, { recursive: true, force: true });
-  return row;
-}
-
-async function http(perRequest: number, requests: number): Promise<Row> {
-  const emulator = await startEmulator();
-  const cfg: IngestConfig = {
-    baseUrl: emulator.baseUrl, tokenUrl: emulator.tokenUrl, partitionId: "bench", audience: "https://horizon.siemens.com",
-    clientId: "demo-client", clientSecret: "demo-secret", overwrite: false, qualityOfValue: false, concurrency: 8,
-    maxRequestsPerSecond: 0, requestTimeoutMs: 30_000, retryMaxDelayMs: 60_000, retryMaxElapsedMs: 0, tlsInsecure: false,
+async function backfill(): Promise<ScenarioResult> {
+  if (!existsSync(join(BENCH_DIR, "backfill.js"))) {
+    return { rows: [{ scenario: "backfill", note: "not run: bench/backfill.ts (backfillBench) is not there yet" }], targets: [], details: { present: false } };
+  }
+  const spec = "./backfill.js";
+  const mod = (await import(spec)) as { backfillBench?: () => Promise<unknown> };
+  if (typeof mod.backfillBench !== "function") throw new Error("bench/backfill.js exports no backfillBench()");
+  const result = await mod.backfillBench();
+  const r = (result ?? {}) as BackfillResult;
+  if (typeof r.endToEndValuesPerS !== "number" || typeof r.bareHistoryReadValuesPerS !== "number") {
+    // Another shape than expected: show its numbers as they are.
+    const note = [...numbers(result)].map(([k, v]) => `${k} ${v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(2)}`).join("; ");
+    return { rows: [{ scenario: "backfill", note }], targets: [], details: { result } };
+  }
+  const rate = r.endToEndValuesPerS / r.bareHistoryReadValuesPerS;
+  const row: Row = {
+    scenario: "backfill",
+    ...(r.points !== undefined && { items: r.points }),
+    producedPerS: r.bareHistoryReadValuesPerS,
+    deliveredPerS: r.endToEndValuesPerS,
+    ...(r.backfillCpuUsPerValue !== undefined && { cpuUsPerValue: r.backfillCpuUsPerValue }),
+    ...(r.bareCpuUsPerValue !== undefined && { bareUsPerValue: r.bareCpuUsPerValue }),
+    ...(r.backfillRssPeakMb !== undefined && { rssPeakMb: r.backfillRssPeakMb }),
+    note: [
+      "produced/s = bare HistoryRead values/s, delivered/s = `opcua-ingest backfill` into the emulator",
+      `end-to-end/bare ${rate.toFixed(2)}`,
+      r.values !== undefined ? `${r.values.toLocaleString("en-US")} values${r.backfillSeconds !== undefined ? ` in ${r.backfillSeconds.toFixed(1)} s` : ""}` : "",
+      r.missing ? `${r.missing} missing` : r.missing === 0 ? "none missing" : "",
+    ].filter(Boolean).join("; "),
   };
-  const client = new IngestClient(cfg);
-  const t = Date.now();
-  let next = 0;
-  const row = await measure(`http ${perRequest} value(s)/request`, perRequest * requests, async () => {
-    const worker = async (w: number) => {
-      for (let r = next++; r < requests; r = next++) {
-        const samples: Sample[] = Array.from({ length: perRequest }, (_, k) => ({ pointId: `p${w}`, ts: t + r * perRequest + k, value: String(k), quality: 0 }));
-        const res = await client.send(`p${w}`, samples, false);
-        if (res.kind !== "accepted") throw new Error(`bench request failed: ${JSON.stringify(res)}`);
-      }
-    };
-    await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
-  });
-  await client.close();
-  await emulator.close();
-  return { ...row, requestsPerS: requests / row.seconds };
+  const targets: Target[] = [{ scenario: "backfill", target: "end-to-end >= 0.8x bare HistoryRead (bench/backfill.ts)", measured: `${Math.round(r.endToEndValuesPerS).toLocaleString("en-US")}/s vs ${Math.round(r.bareHistoryReadValuesPerS).toLocaleString("en-US")}/s = ${rate.toFixed(2)}x`, met: rate >= 0.8 }];
+  return { rows: [row], targets, details: { result } };
 }
 
-const { values } = parseArgs({ options: { scenario: { type: "string" } } });
+const RUNNERS: Record<Scenario, () => Promise<ScenarioResult>> = {
+  micro,
+  http: httpScenario,
+  "live-10k": () => live({ name: "live-10k", items: 10_000, periodMs: 250, maxDelayMs: 1_000, windowS, warmupS: 5, bare: !profile, profile, concurrency }),
+  "live-100k": () => live({ name: "live-100k", items: 100_000, periodMs: 10_000, maxDelayMs: 1_000, windowS, warmupS: 5, bare: !profile, profile, concurrency }),
+  "outage-drain": () => outageDrain({ name: "outage-drain", items: 10_000, periodMs: 1_000, maxDelayMs: 1_000, warmupS: 5, windowS: Math.min(windowS, 10), outageS, drainTimeoutS: 120, concurrency }),
+  backfill,
+};
+
+const started = new Date();
+const before = contention();
 const rows: Row[] = [];
-const want = (name: string) => !values.scenario || values.scenario === name;
-if (want("pipeline")) rows.push(await pipeline(1_000_000));
-if (want("spool")) rows.push(await spoolAppend(1_000_000));
-if (want("http")) for (const per of [1, 10, 100]) rows.push(await http(per, per === 100 ? 2_000 : 5_000));
-console.log("(the emulator runs in the same process: http CPU includes both sides)");
-console.table(rows.map((r) => ({
-  scenario: r.scenario, values: r.values, "values/s": Math.round(r.valuesPerS), "requests/s": r.requestsPerS ? Math.round(r.requestsPerS) : "",
-  "CPU µs/value": r.cpuUsPerValue.toFixed(2), "RSS MB": Math.round(r.rssMb),
-})));
+const targets: Target[] = [];
+const details: Record<string, unknown> = {};
+let failed = 0;
+for (const s of SCENARIOS) {
+  if (!want(s)) continue;
+  const t0 = Date.now();
+  console.error(`bench: ${s} ...`);
+  try {
+    const r = await RUNNERS[s]();
+    rows.push(...r.rows);
+    targets.push(...r.targets);
+    details[s] = r.details;
+  } catch (err) {
+    failed += 1;
+    console.error(`bench: ${s} FAILED: ${(err as Error).stack ?? String(err)}`);
+    rows.push({ scenario: s, note: `FAILED: ${(err as Error).message.split("\n")[0]}` });
+    details[s] = { error: (err as Error).message };
+    killAll();
+  }
+  console.error(`bench: ${s} took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+const m = machine();
+const after = contention();
+const took = (Date.now() - started.getTime()) / 1000;
+const busy = (c: { load1: number; cpuPressure60: number | undefined }) => `load ${c.load1.toFixed(1)}${c.cpuPressure60 === undefined ? "" : `, CPU pressure ${c.cpuPressure60.toFixed(0)}%`}`;
+console.log(`\nopcua-ingest bench, ${started.toISOString().slice(0, 10)}: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.kernel}; ${took.toFixed(0)} s; ${busy(before)} before, ${busy(after)} after`);
+console.log(`live: separate processes on loopback; publishingInterval 100 ms, samplingInterval 0, queueSize 100, steady window ${windowS} s; ` +
+  "CPU = user+sys of the connector process / values it received; bare = a node-opcua client process on the same items, counting only; " +
+  "latency = emulator receive time - source timestamp\n");
+console.log(table(rows));
+if (targets.length) console.log(`\ntargets:\n${targetLines(targets)}`);
+
+const file = join(ROOT, "bench", "results", "latest.json");
+mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
+writeFileSync(file, `${JSON.stringify({
+  date: started.toISOString(), seconds: took, machine: m, contention: { before, after }, options: { scenarios: wanted, windowS, outageS, profile, concurrency },
+  rows: rows.map((r) => ({ ...r, ratio: ratio(r) })), targets, details,
+}, null, 2)}\n`);
+console.log(`\nresults: ${file}`);
+process.exit(failed ? 1 : 0);

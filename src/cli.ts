@@ -22,7 +22,10 @@ Usage:
   opcua-ingest deadletter list|retry|purge --config FILE [--id N]... [--json]
                                                           batches the API refused for good: show, resend, delete
   opcua-ingest schema                                     print the mapping's JSON Schema (mappings/schema.json)
-  opcua-ingest backfill ...                               not in this version yet
+  opcua-ingest backfill --config FILE --from TIME --to TIME [--point ID]... [--overwrite] [--dry-run]
+  opcua-ingest reconcile --config FILE --from TIME --to TIME [--point ID]... [--json] [--repair [--overwrite]]
+                                                          compare the API with the historian; repair what is missing
+                                                          historian backfill of [from, to); resumable
 
 Options on every command: --help, --log-level LEVEL (trace|debug|info|warn|error; default info, or LOG_LEVEL)
   opcua-ingest --version
@@ -89,6 +92,34 @@ Exit 0; 1 when the server cannot be reached or refuses the session; 2 for bad fl
 Starts a simulated plant (an OPC UA server on 127.0.0.1 with a few realistic signals), the Ingest
 API emulator and the connector on mappings/demo.yaml, and prints a live summary. Ctrl-C stops it
 cleanly; --duration stops it after that long.`,
+  reconcile: `opcua-ingest reconcile --config FILE --from TIME --to TIME [--point ID]... [--json] [--repair [--overwrite]]
+
+Reads each point's raw history and its stored values in the API over [from, to), window by window,
+and compares them millisecond by millisecond after live mode's conversion: values missing in the
+API, values that differ, values in the API the historian does not have (extra), Bad values skipped.
+--repair sends the missing values through the spool and sender (state/reconcile.db); with
+--overwrite also the different ones (overwrite=true). --json prints the report for scripts.
+Times as for backfill. Exit 0 when nothing is missing or different (extras are reported: the API
+cannot delete them), 1 when something is (or a point could not be read), 2 for bad usage.`,
+  backfill: `opcua-ingest backfill --config FILE --from TIME --to TIME [--point ID]... [--overwrite] [--dry-run]
+
+Reads the raw history (HistoryRead, no bounding values) of the mapped points over [from, to) and
+sends it to the API like live values: same conversion, one value per millisecond, durable spool
+(state/backfill.db, apart from the live spool), retries. Windows of backfill.window per request,
+backfill.valuesPerRead values per call with continuation points, backfill.concurrency points at once.
+
+  --from, --to   ISO 8601 with a zone (2024-03-01T00:00:00Z, 2024-03-01T06:00+01:00), now,
+                 or relative: -30m, -12h, -7d, -2w. from is included, to is not.
+  --point ID     only this pointId (repeatable); default every point of the mapping
+  --overwrite    send overwrite=true: replace values the API already has for a millisecond
+  --dry-run      read and count only: nothing is sent, nothing written to state
+
+Resumable: stopped by Ctrl-C (or a crash, or kill -9), the same command continues after the last
+window whose values were durable; relative times keep the values of the first run. A different
+range, window or point selection is a new job. Prints a table per point (read, sent, conflicts,
+Bad skipped, skipped, errors). Progress on stderr: a bar on a terminal, else a log line every 5 s.
+Exit 0 when every point is done and sent; 1 when a point failed (each named with its reason) or
+the run was stopped; 2 for bad flags, times or mapping.`,
   emulator: `opcua-ingest emulator [--port N] [--host ADDR] [--token-lifetime SECONDS] [--latency MS]
 
 Runs the local, strict Ingest API emulator (token endpoint, POST/GET values) for dry runs.
@@ -121,6 +152,12 @@ const OPTIONS: ParseArgsConfig["options"] = {
   "include-properties": { type: "boolean" },
   id: { type: "string", multiple: true },
   json: { type: "boolean" },
+  from: { type: "string" },
+  to: { type: "string" },
+  point: { type: "string", multiple: true },
+  overwrite: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  repair: { type: "boolean" },
 };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -150,7 +187,9 @@ function integer(values: Values, key: string, fallback: number | undefined): num
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    // `--from -7d`: a relative time looks like a flag to parseArgs; write it as `--from=-7d`.
+    const args = argv.flatMap((a, i) => (/^--(from|to)$/.test(a) && /^-\d/.test(argv[i + 1] ?? "") ? [`${a}=${argv[i + 1]}`] : /^-\d/.test(a) && /^--(from|to)$/.test(argv[i - 1] ?? "") ? [] : [a]));
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -225,11 +264,37 @@ async function main(argv: string[]): Promise<number> {
         createLogger(values["log-level"] ? level : "warn", process.stderr),
       );
     }
-    case "backfill":
-      console.error(`opcua-ingest ${command} is not in this version yet.`);
-      return EXIT.usage;
+    case "backfill": {
+      const { backfillCommand } = await import("./commands/backfill.js");
+      return backfillCommand(
+        {
+          config: requireConfig(values),
+          from: typeof values.from === "string" ? values.from : undefined,
+          to: typeof values.to === "string" ? values.to : undefined,
+          points: (values.point as unknown as string[] | undefined) ?? [],
+          overwrite: values.overwrite === true,
+          dryRun: values["dry-run"] === true,
+        },
+        createLogger(level, process.stderr),
+      );
+    }
+    case "reconcile": {
+      const { reconcileCommand } = await import("./commands/reconcile.js");
+      return reconcileCommand(
+        {
+          config: requireConfig(values),
+          from: typeof values.from === "string" ? values.from : undefined,
+          to: typeof values.to === "string" ? values.to : undefined,
+          points: (values.point as unknown as string[] | undefined) ?? [],
+          json: values.json === true,
+          repair: values.repair === true,
+          overwrite: values.overwrite === true,
+        },
+        createLogger(values["log-level"] ? level : "warn", process.stderr),
+      );
+    }
     default:
-      throw new UsageError(`unknown command "${command}"; commands: run, validate, browse, demo, emulator, schema`);
+      throw new UsageError(`unknown command "${command}"; commands: run, validate, browse, backfill, reconcile, demo, emulator, deadletter, schema`);
   }
 }
 

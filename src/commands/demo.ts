@@ -41,7 +41,7 @@ ${durationMs ? `Running for ${durationMs / 1000}s` : "Ctrl-C to stop"}.`);
 
   const started = Date.now();
   await connector.start();
-  if (connector.opsUrl) console.log(`  health and metrics:       ${connector.opsUrl}/metrics  ${connector.opsUrl}/readyz`);
+  if (connector.opsUrl) console.log(`  status page:              ${connector.opsUrl}/  (health and metrics: ${connector.opsUrl}/metrics  ${connector.opsUrl}/readyz)`);
   const tty = process.stdout.isTTY;
   let lines = 0;
   const print = () => {

@@ -23,6 +23,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FaultQueue, faultProblem, type Fault } from "./emulator-faults.js";
+import { LatencyHistogram, type LatencySummary } from "./emulator-latency.js";
 import { EmulatorStore, toStoredValue, type StoredValue } from "./emulator-store.js";
 import { TokenAuthority } from "./emulator-token.js";
 import {
@@ -39,6 +40,7 @@ import {
 
 export type { Fault } from "./emulator-faults.js";
 export type { StoredValue } from "./emulator-store.js";
+export type { LatencySummary } from "./emulator-latency.js";
 export { EmulatorStore } from "./emulator-store.js";
 
 export interface EmulatorOptions {
@@ -82,6 +84,12 @@ export interface EmulatorStats {
   maxValuesInRequest: number;
   /** Accepted timestamps that were not exactly YYYY-MM-DDTHH:mm:ss.sssZ (offsets, other precisions). */
   nonCanonicalTimestamps: number;
+  /**
+   * Age of each stored value when it was stored: receive time minus the value's timestamp, in ms.
+   * For live data stamped with this machine's clock it is the latency from the source timestamp to
+   * the acknowledgement (the benchmark reads it); history lands in the last bucket.
+   */
+  valueLatency: LatencySummary;
 }
 
 export interface Emulator {
@@ -146,7 +154,8 @@ class IngestEmulator implements Emulator {
   private readonly faults = new FaultQueue();
   private readonly tokens: TokenAuthority;
   private readonly latencyTimers = new Set<NodeJS.Timeout>();
-  private readonly counters: EmulatorStats = {
+  private readonly valueLatency = new LatencyHistogram();
+  private readonly counters: Omit<EmulatorStats, "valueLatency"> = {
     tokensIssued: 0,
     tokenRequests: 0,
     requests: 0,
@@ -182,7 +191,7 @@ class IngestEmulator implements Emulator {
   }
 
   stats(): EmulatorStats {
-    return { ...this.counters, byStatus: { ...this.counters.byStatus } };
+    return { ...this.counters, byStatus: { ...this.counters.byStatus }, valueLatency: this.valueLatency.summary() };
   }
 
   addFault(fault: Fault): void {
@@ -317,6 +326,7 @@ class IngestEmulator implements Emulator {
     if (!check.ok) return errorsReply(400, check.problems);
 
     const dropped = this.store.write(target.partitionId, target.pointId, check.items, overwrite);
+    this.recordLatency(check.items, dropped);
     const c = this.counters;
     c.valuesReceived += check.items.length;
     c.valuesStored += check.items.length - dropped.length;
@@ -324,6 +334,15 @@ class IngestEmulator implements Emulator {
     c.maxValuesInRequest = Math.max(c.maxValuesInRequest, check.items.length);
     c.nonCanonicalTimestamps += check.items.filter((item) => !item.canonical).length;
     return dropped.length === 0 ? { status: 204 } : { status: 202, body: { meta: { conflicts: dropped } } };
+  }
+
+  /** The age of every value just stored (the dropped ones were not stored). */
+  private recordLatency(items: readonly { ms: number }[], dropped: readonly number[]): void {
+    const now = Date.now();
+    const skip = dropped.length === 0 ? undefined : new Set(dropped);
+    items.forEach((item, i) => {
+      if (!skip?.has(i)) this.valueLatency.record(now - item.ms);
+    });
   }
 
   private getValues(req: IncomingMessage, url: URL, target: ValuesTarget): Reply {

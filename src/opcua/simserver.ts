@@ -1,7 +1,7 @@
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import {
-  DataType, DataValue, MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, StatusCodes, Variant,
+  AccessLevelFlag, DataType, DataValue, MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, StatusCodes, Variant,
   VariantArrayType, type Namespace, type UAVariable,
 } from "node-opcua";
 import type { SecurityMode, SecurityPolicy as PolicyName } from "../config/types.js";
@@ -129,15 +129,23 @@ export class SimServer {
     return `nsu=${this.namespaceUri};s=${name}`;
   }
 
-  addVariable(name: string, type: SimType, initial: unknown): void {
+  /** `historize`: the server also keeps the values in its in-memory historian (HistoryRead). */
+  addVariable(name: string, type: SimType, initial: unknown, historize = false): void {
+    const addressSpace = this.server.engine.addressSpace!;
     const v = this.ns.addVariable({
-      organizedBy: this.server.engine.addressSpace!.rootFolder.objects,
+      organizedBy: addressSpace.rootFolder.objects,
       browseName: name,
       nodeId: `s=${name}`,
       dataType: type,
       minimumSamplingInterval: 0,
+      ...(historize && {
+        historizing: true,
+        accessLevel: AccessLevelFlag.CurrentRead | AccessLevelFlag.HistoryRead,
+        userAccessLevel: AccessLevelFlag.CurrentRead | AccessLevelFlag.HistoryRead,
+      }),
       value: new Variant({ dataType: DataType[type], arrayType: VariantArrayType.Scalar, value: initial }),
     });
+    if (historize) addressSpace.installHistoricalDataNode(v, { maxOnlineValues: 1_000_000 });
     this.vars.set(name, v);
   }
 

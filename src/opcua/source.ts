@@ -8,6 +8,7 @@ import type { OpcuaConfig, PointConfig } from "../config/types.js";
 import type { RawDataValue } from "../pipeline/types.js";
 import { toRaw } from "./datavalue.js";
 import { readEnumLabels } from "./enumlabels.js";
+import { readHistoryLimits, readRawHistory, type HistoryOutcome } from "./history.js";
 import { NodeIdError, resolveMappedNodeId } from "./nodeid.js";
 import { closeQuietly, createClient, openSession, readNamespaces } from "./session.js";
 
@@ -216,6 +217,25 @@ export class OpcuaSource<P extends SourcePoint> {
       if (!p.enumLabels) this.log.warn({ pointId: p.config.pointId, nodeId: p.config.nodeId }, "enumAs: label, but the node's type has no EnumStrings/EnumValues: sending integers");
     }
   }
+
+  /**
+   * Raw history of one point over [fromMs, toMs) on the live session (gap fill), page by page.
+   * Undefined outcome when there is no session or the node id cannot be resolved.
+   */
+  async readHistory(config: PointConfig, fromMs: number, toMs: number, valuesPerRead: number, onPage: (values: RawDataValue[]) => void): Promise<HistoryOutcome | undefined> {
+    const session = this.session;
+    if (!session || this.stopping) return undefined;
+    let nodeId: NodeId;
+    try {
+      nodeId = resolveMappedNodeId(config.nodeId, this.namespaceArray);
+    } catch {
+      return undefined;
+    }
+    this.historyLimits ??= await readHistoryLimits(session);
+    const [outcome] = await readRawHistory(session, [nodeId], fromMs, toMs, { valuesPerRead, maxNodesPerCall: this.historyLimits.maxNodesPerCall }, (_i, values) => onPage(values));
+    return outcome;
+  }
+  private historyLimits: { maxNodesPerCall: number } | undefined;
 
   /** The points as of the last start or update. */
   currentPoints(): readonly P[] {

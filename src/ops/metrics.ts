@@ -10,6 +10,8 @@ export interface OpsView {
   tokenRefreshes(): number;
   /** Points in the mapping, and those the server refused. */
   pointCounts(): { mapped: number; failed: number };
+  /** The last failed API request: when, and why (HTTP status and the API's detail, or the network or token error). */
+  lastApiError(): { at: number; reason: string } | undefined;
 }
 
 const P = "opcua_ingest_";

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { ListenAddress } from "../config/types.js";
 import type { OpsView } from "./metrics.js";
+import { tokenLogin } from "./status.js";
 
 export interface OpsServerOptions {
   listen: ListenAddress;
@@ -38,11 +39,13 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL)
  * (the status page) plug in through `extra`. A token, when set, guards every route but the probes.
  */
 export async function startOpsServer(view: OpsView, metrics: Registry, opts: OpsServerOptions, log: Logger, extra: RouteHandler[] = []): Promise<{ url: string; close(): Promise<void> }> {
+  const login = tokenLogin(opts.token);
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? "/", "http://ops");
       // Probes stay open (they reveal no data and a kubelet cannot send a secret header); the rest needs the token.
       const probe = url.pathname === "/healthz" || url.pathname === "/readyz";
+      if (await login(req, res, url)) return; // /?token=…: sets the cookie and redirects
       if (!probe && !authorized(req, opts.token)) {
         res.writeHead(401, { "content-type": "text/plain", "www-authenticate": "Bearer" }).end("ops.token required (Authorization: Bearer ...)\n");
         return;

@@ -5,6 +5,7 @@ import { IngestClient } from "../ingest/client.js";
 import { OpcuaSource, type SourcePoint, type SourceState } from "../opcua/source.js";
 import { createMetrics, type OpsView } from "../ops/metrics.js";
 import { startOpsServer } from "../ops/server.js";
+import { createStatusRoutes } from "../ops/status.js";
 import { Spool } from "../spool/spool.js";
 import { systemClock, type Clock, type Timer } from "./clock.js";
 import { convert } from "./convert.js";
@@ -34,6 +35,10 @@ export interface LivePoint extends SourcePoint {
   last?: Sample;
   /** When `last` was spooled: the heartbeat counts from here, not from the device's clock. */
   lastAt?: number;
+  /** Gap fill: the newest timestamp known delivered before a stop or a lost subscription; filled up to the next live value. */
+  fillAfter?: number;
+  /** Gap fill found no history for this node (auto mode stops trying). */
+  noHistory?: boolean;
 }
 
 export class LiveConnector implements OpsView {
@@ -99,6 +104,7 @@ export class LiveConnector implements OpsView {
         c.lastReceivedAt = raw.receivedAt;
         point.last = r.sample;
         point.lastAt = raw.receivedAt;
+        if (point.fillAfter !== undefined) this.fillGap(point, r.sample.ts);
         this.append(r.sample, raw.receivedAt);
       },
       state: (s) => {
@@ -108,13 +114,76 @@ export class LiveConnector implements OpsView {
       gap: (from, to) => {
         stats.gaps.push({ from, to });
         if (stats.gaps.length > 100) stats.gaps.shift();
+        // Fill each point from its last value up to its first value after the recovery.
+        for (const p of this.source.currentPoints()) if (p.last) p.fillAfter = p.last.ts;
       },
     });
   }
 
   private toLivePoints(points: readonly PointConfig[]): LivePoint[] {
-    // Per-point counters resolved once, not looked up per value.
-    return points.map((config) => ({ config, counters: this.stats.point(config.pointId) }));
+    // Per-point counters resolved once, not looked up per value. A point this connector delivered
+    // before it stopped is gap-filled from there when its first live value arrives.
+    const last = this.mapping.gapFill.enabled === false ? new Map<string, number>() : this.spool.lastTimestamps();
+    return points.map((config) => {
+      const fillAfter = last.get(config.pointId);
+      return fillAfter === undefined ? { config, counters: this.stats.point(config.pointId) } : { config, counters: this.stats.point(config.pointId), fillAfter };
+    });
+  }
+
+  private fillsRunning = 0;
+  private readonly fillQueue: (() => Promise<void>)[] = [];
+
+  /**
+   * Reads the point's history over (fillAfter, firstLive) — at most gapFill.maxWindow — and spools
+   * it like live values, so the API has no hole after a stop or a lost subscription. At most
+   * backfill.concurrency reads at once; the live values keep flowing meanwhile.
+   */
+  private fillGap(point: LivePoint, firstLive: number): void {
+    const after = point.fillAfter!;
+    point.fillAfter = undefined;
+    const { enabled, maxWindowMs } = this.mapping.gapFill;
+    if (enabled === false || point.noHistory || firstLive - after <= 1) return;
+    const from = Math.max(after + 1, firstLive - maxWindowMs);
+    if (from > after + 1) this.log.warn({ pointId: point.config.pointId, gapStart: new Date(after + 1).toISOString(), filledFrom: new Date(from).toISOString() }, "gap longer than gapFill.maxWindow: only its end is filled");
+    const job = async () => {
+      const config = point.config;
+      const settings = config.timestamp === "received" ? { ...config, timestamp: "source" as const } : config;
+      let values = 0;
+      try {
+        const outcome = await this.source.readHistory(config, from, firstLive, this.mapping.backfill.valuesPerRead, (page) => {
+          for (const raw of page) {
+            const r = convert(config.pointId, raw, settings, point.enumLabels);
+            if (!r.ok || r.sample.ts < from || r.sample.ts >= firstLive) continue;
+            values++;
+            this.append(r.sample, this.clock.now());
+          }
+        });
+        if (outcome?.kind === "failed") {
+          if (outcome.permanent) point.noHistory = true;
+          const level = enabled === true ? "warn" : "debug";
+          this.log[level]({ pointId: config.pointId, reason: outcome.reason }, "gap fill: cannot read the point's history");
+          return;
+        }
+        this.stats.gapFilled += values;
+        this.stats.gapFills++;
+        this.log.info({ pointId: config.pointId, from: new Date(from).toISOString(), to: new Date(firstLive).toISOString(), values }, "gap filled from the server's history");
+      } catch (err) {
+        this.log.warn({ pointId: config.pointId, err: (err as Error).message }, "gap fill failed");
+      }
+    };
+    this.fillQueue.push(job);
+    this.runFills();
+  }
+
+  private runFills(): void {
+    while (this.fillsRunning < this.mapping.backfill.concurrency && this.fillQueue.length > 0) {
+      const job = this.fillQueue.shift()!;
+      this.fillsRunning++;
+      void job().finally(() => {
+        this.fillsRunning--;
+        this.runFills();
+      });
+    }
   }
 
   private append(sample: Sample, arrived: number): void {
@@ -132,7 +201,7 @@ export class LiveConnector implements OpsView {
     for (const b of backlog) this.scheduler.update(b.pointId, this.spool.unread(b.pointId), b.firstArrived);
     this.scheduleCommit();
     const { listen, token, perPointMetrics } = this.mapping.ops;
-    if (listen) this.ops = await startOpsServer(this, createMetrics(this, perPointMetrics), { listen, ...(token && { token }) }, this.log);
+    if (listen) this.ops = await startOpsServer(this, createMetrics(this, perPointMetrics), { listen, ...(token && { token }) }, this.log, [createStatusRoutes(this, { token, log: this.log }).handle]);
     await this.source.start();
     this.scheduleHeartbeat();
   }
@@ -225,6 +294,11 @@ export class LiveConnector implements OpsView {
 
   pointCounts(): { mapped: number; failed: number } {
     return { mapped: this.mapping.points.length, failed: this.source.failed.size };
+  }
+
+  /** The last failed API request, for the status page (recorded by the sender; never a credential). */
+  lastApiError(): { at: number; reason: string } | undefined {
+    return this.stats.lastApiError;
   }
 
   /** Values received and not yet acknowledged by the API. */

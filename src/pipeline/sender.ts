@@ -142,12 +142,14 @@ export class Sender {
         break;
       }
       case "rejected":
+        this.stats.lastApiError = { at: now, reason: `HTTP ${result.status}: ${result.detail}` };
         this.apiUp(now);
         this.failingSince.delete(pointId);
         this.deadLetter(pointId, rows, result.status, result.detail, now);
         break;
       case "retry": {
         this.stats.retries++;
+        this.stats.lastApiError = { at: now, reason: result.reason };
         const since = this.failingSince.get(pointId) ?? now;
         this.failingSince.set(pointId, since);
         if (this.opts.retryMaxElapsedMs > 0 && now - since >= this.opts.retryMaxElapsedMs) {

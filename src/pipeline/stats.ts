@@ -28,6 +28,9 @@ export class Stats {
   overflows = 0;
   /** Values re-sent by the heartbeat. */
   heartbeats = 0;
+  /** Gap fill: holes read back from history, and the values they brought. */
+  gapFills = 0;
+  gapFilled = 0;
   reconnects = 0;
   /** Set by the metrics: called once per request with its duration and outcome. */
   onRequest: ((seconds: number, outcome: string) => void) | undefined;
@@ -36,6 +39,8 @@ export class Stats {
   /** False from the first transient failure until the next accepted or refused request. */
   apiUp = true;
   lastApiSuccess: number | undefined;
+  /** The last failed request: HTTP status and the API's detail, or the network or token error. */
+  lastApiError: { at: number; reason: string } | undefined;
   retries = 0;
   byStatus: Record<string, number> = {};
   readonly points = new Map<string, PointCounters>();

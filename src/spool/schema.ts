@@ -23,6 +23,22 @@ const MIGRATIONS: string[] = [
      detail TEXT NOT NULL,
      overwrite INTEGER NOT NULL,
      samples TEXT NOT NULL);`,
+  // Backfill checkpoints (used in state/backfill.db; empty elsewhere). A job is one set of
+  // parameters (range, window, points…); per point, windows 0..done_below-1 are durable in the spool.
+  `CREATE TABLE backfill_jobs (
+     job TEXT PRIMARY KEY,
+     from_ms INTEGER NOT NULL,
+     to_ms INTEGER NOT NULL,
+     window_ms INTEGER NOT NULL,
+     params TEXT NOT NULL,
+     created INTEGER NOT NULL);
+   CREATE TABLE backfill_progress (
+     job TEXT NOT NULL,
+     point_id TEXT NOT NULL,
+     done_below INTEGER NOT NULL,
+     PRIMARY KEY (job, point_id)) WITHOUT ROWID;`,
+  // Gap fill: the newest timestamp spooled per point, so a restart knows where the hole starts.
+  `CREATE TABLE point_progress (point_id TEXT PRIMARY KEY, last_ts INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

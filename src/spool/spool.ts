@@ -55,7 +55,7 @@ export class Spool {
   droppedOldest = 0;
   private readonly st: {
     insert: Statement; insertPoint: Statement; take: Statement; firstArrival: Statement; deleteUpTo: Statement;
-    countAfter: Statement; oldest: Statement;
+    countAfter: Statement; oldest: Statement; progress: Statement;
   };
 
   constructor(private readonly opts: SpoolOptions) {
@@ -73,6 +73,9 @@ export class Spool {
       deleteUpTo: this.db.prepare("DELETE FROM samples WHERE point = ? AND id <= ?"),
       countAfter: this.db.prepare("SELECT COUNT(*) FROM samples WHERE point = ? AND id > ?").pluck(),
       oldest: this.db.prepare("SELECT arrived FROM samples ORDER BY id LIMIT 1").pluck(),
+      progress: this.db.prepare(
+        "INSERT INTO point_progress (point_id, last_ts) VALUES (?, ?) ON CONFLICT (point_id) DO UPDATE SET last_ts = max(last_ts, excluded.last_ts)",
+      ),
     };
     this.load();
   }
@@ -124,8 +127,13 @@ export class Spool {
     this.acks = new Map();
     let deleted = 0;
     let droppedOldest = 0;
+    const newest = new Map<string, number>();
     this.db.transaction(() => {
-      for (const b of buffer) this.st.insert.run(b.point.key, b.s.ts, b.s.value, b.s.quality, b.arrived);
+      for (const b of buffer) {
+        this.st.insert.run(b.point.key, b.s.ts, b.s.value, b.s.quality, b.arrived);
+        if ((newest.get(b.pointId) ?? -Infinity) < b.s.ts) newest.set(b.pointId, b.s.ts);
+      }
+      for (const [pointId, ts] of newest) this.st.progress.run(pointId, ts);
       for (const [key, upTo] of acks) deleted += this.st.deleteUpTo.run(key, upTo).changes;
       if (this.opts.whenFull === "dropOldest" && this.bytes + this.bufferBytes - this.ackBytes > this.opts.maxBytes) {
         droppedOldest = this.dropOldest();
@@ -199,6 +207,12 @@ export class Spool {
   /** Arrival time of the oldest stored row, for the "oldest unsent sample" metric. */
   oldestArrival(): number | undefined {
     return (this.st.oldest.get() as number | undefined) ?? undefined;
+  }
+
+  /** Newest timestamp ever spooled per point (kept after the rows are sent): where a gap starts. */
+  lastTimestamps(): Map<string, number> {
+    const rows = this.db.prepare("SELECT point_id, last_ts FROM point_progress").all() as { point_id: string; last_ts: number }[];
+    return new Map(rows.map((r) => [r.point_id, r.last_ts]));
   }
 
   /** Permanently refused rows: kept with the API's answer, never silently deleted. */

@@ -15,8 +15,8 @@ export class Producer {
 
   constructor(private readonly server: SimServer) {}
 
-  add(name: string, type: SimType, pointId: string, initial: unknown): void {
-    this.server.addVariable(name, type, initial);
+  add(name: string, type: SimType, pointId: string, initial: unknown, historize = false): void {
+    this.server.addVariable(name, type, initial, historize);
     this.expected.set(pointId, new Map());
   }
 

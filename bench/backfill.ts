@@ -1,0 +1,225 @@
+// Backfill throughput: the bare HistoryRead rate of a historizing node-opcua server against the rate
+// at which `opcua-ingest backfill` delivers the same history into the API emulator.
+//
+//   server   bench/backfill-server.ts, a process of its own: `points` variables × `values` past values
+//   bare     a plain node-opcua client in this process: the same windows, numValuesPerNode and points
+//            at once, HistoryRead with continuation points, counting values and nothing else
+//   backfill the built CLI (dist/cli.js) as a child process, the emulator in this process
+//
+// `backfillBench()` is called by bench/run.ts; `node dist-bench/bench/backfill.js [points] [values]`
+// runs it alone and prints the result as JSON.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  HistoryData, HistoryReadRequest, OPCUACertificateManager, OPCUAClient, ReadRawModifiedDetails, TimestampsToReturn,
+  readOperationLimits, type NodeId,
+} from "node-opcua";
+import { startEmulator } from "../src/ingest/emulator.js";
+import { resolveMappedNodeId } from "../src/opcua/nodeid.js";
+import { readNamespaces } from "../src/opcua/session.js";
+import { formatProfile, summarizeProfile } from "./lib/cpuprofile.js";
+import { BENCH_DIR, cpuMicros, RssSampler, spawnNode } from "./lib/proc.js";
+
+export interface BackfillBenchOptions {
+  /** Historizing variables (default 30). */
+  points?: number;
+  /** Values per variable (default 10,000, one per second: 30 × 10,000 = 300,000). */
+  valuesPerPoint?: number;
+  /** backfill.window (default 1 h), backfill.valuesPerRead (1,000), backfill.concurrency (8). */
+  windowMs?: number;
+  valuesPerRead?: number;
+  concurrency?: number;
+  /** ingest.concurrency: requests in flight to the API (default: the mapping's default, 8). */
+  ingestConcurrency?: number;
+  /** node --cpu-prof on the CLI; prints its hot functions (the CPU figures are then inflated). */
+  profile?: boolean;
+}
+
+export interface BackfillBenchResult {
+  /** Values stored by the emulator / seconds from the CLI's "backfill started" (session open) to its exit. */
+  endToEndValuesPerS: number;
+  /** Values / seconds of the bare client reading everything. */
+  bareHistoryReadValuesPerS: number;
+  /** endToEnd / bare; the target is ≥ 0.8. */
+  ratio: number;
+  values: number;
+  points: number;
+  /** Including the CLI's start-up (node-opcua load, RSA self-test, connect). */
+  endToEndWithStartValuesPerS: number;
+  /** CPU per value of the CLI process (user + sys, whole run) and of the bare client. */
+  backfillCpuUsPerValue: number;
+  bareCpuUsPerValue: number;
+  /** CPU of the server process per value, during each phase. */
+  serverCpuUsPerValueBare: number;
+  serverCpuUsPerValueBackfill: number;
+  /** CPU of this process (the emulator) per value during the backfill. */
+  emulatorCpuUsPerValue: number;
+  backfillSeconds: number;
+  backfillRssPeakMb: number;
+  /** Mean RSS of the CLI in each quarter of the backfill: flat when memory does not grow with the range. */
+  backfillRssMbAtQuarters: number[];
+  /** Values the API already had (should be 0) and values missing after the run (must be 0). */
+  conflicts: number;
+  missing: number;
+}
+
+const ROOT = join(BENCH_DIR, "..", "..");
+const CLI = join(ROOT, "dist", "cli.js");
+const PARTITION = "bench";
+
+async function bareRead(endpoint: string, nodeTexts: readonly string[], fromMs: number, toMs: number, o: Required<Pick<BackfillBenchOptions, "windowMs" | "valuesPerRead" | "concurrency">>, pki: string) {
+  const clientCertificateManager = new OPCUACertificateManager({ rootFolder: pki, automaticallyAcceptUnknownCertificate: true });
+  await clientCertificateManager.initialize();
+  const client = OPCUAClient.create({ endpointMustExist: false, clientCertificateManager, connectionStrategy: { maxRetry: 2 } });
+  await client.connect(endpoint);
+  const session = await client.createSession();
+  try {
+    const ns = await readNamespaces(session);
+    const nodes = nodeTexts.map((t) => resolveMappedNodeId(t, ns));
+    const limits = await readOperationLimits(session);
+    const perCall = Math.min(o.concurrency, limits.maxNodesPerHistoryReadData || Number.POSITIVE_INFINITY);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let values = 0;
+    for (let w = fromMs; w < toMs; w += o.windowMs) {
+      const end = Math.min(w + o.windowMs, toMs);
+      const details = new ReadRawModifiedDetails({
+        startTime: new Date(w), endTime: new Date(end), numValuesPerNode: o.valuesPerRead, returnBounds: false, isReadModified: false,
+      });
+      for (let g = 0; g < nodes.length; g += perCall) {
+        let batch: { nodeId: NodeId; continuationPoint?: Buffer }[] = nodes.slice(g, g + perCall).map((nodeId) => ({ nodeId }));
+        while (batch.length) {
+          const res = await session.historyRead(new HistoryReadRequest({ historyReadDetails: details, nodesToRead: batch, timestampsToReturn: TimestampsToReturn.Both, releaseContinuationPoints: false }));
+          const next: typeof batch = [];
+          (res.results ?? []).forEach((r, i) => {
+            // The server's endTime is inclusive: a value on the boundary belongs to the next window.
+            for (const dv of r.historyData instanceof HistoryData ? (r.historyData.dataValues ?? []) : []) if ((dv.sourceTimestamp?.getTime() ?? 0) < end) values++;
+            if (r.continuationPoint?.length) next.push({ nodeId: batch[i]!.nodeId, continuationPoint: r.continuationPoint });
+          });
+          batch = next;
+        }
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    return { values, seconds, cpuUs: cpu.user + cpu.system };
+  } finally {
+    await session.close().catch(() => {});
+    await client.disconnect().catch(() => {});
+  }
+}
+
+export async function backfillBench(opts: BackfillBenchOptions = {}): Promise<BackfillBenchResult> {
+  const points = opts.points ?? 30;
+  const valuesPerPoint = opts.valuesPerPoint ?? 10_000;
+  const o = { windowMs: opts.windowMs ?? 3_600_000, valuesPerRead: opts.valuesPerRead ?? 1_000, concurrency: opts.concurrency ?? 8 };
+  const stepMs = 1_000;
+  const startMs = Date.UTC(2024, 0, 1);
+  const fromMs = startMs;
+  const toMs = startMs + valuesPerPoint * stepMs + points; // every value of every point
+  const dir = mkdtempSync(join(tmpdir(), "opcua-ingest-bench-backfill-"));
+  const server = spawnNode("historian", join(BENCH_DIR, "backfill-server.js"), [String(points), String(valuesPerPoint), String(startMs), String(stepMs)], { ipc: true });
+  try {
+    const info = await server.ready<{ endpoint: string; nodeIds: string[]; stored: number; fillMs: number }>(300_000);
+
+    // --- bare ---
+    const s0 = cpuMicros(server.pid);
+    const bare = await bareRead(info.endpoint, info.nodeIds, fromMs, toMs, o, join(dir, "bare-pki"));
+    const serverBareUs = cpuMicros(server.pid) - s0;
+    if (bare.values !== info.stored) throw new Error(`bare client read ${bare.values} values, the server stores ${info.stored}`);
+
+    // --- backfill into the emulator ---
+    const emulator = await startEmulator();
+    const file = join(dir, "mapping.yaml");
+    writeFileSync(
+      file,
+      `opcua:
+  endpoint: ${info.endpoint}
+ingest:
+  baseUrl: ${emulator.baseUrl}
+  tokenUrl: ${emulator.tokenUrl}
+  partitionId: ${PARTITION}
+  clientId: demo-client
+  clientSecret: demo-secret
+${opts.ingestConcurrency ? `  concurrency: ${opts.ingestConcurrency}\n` : ""}backfill:
+  concurrency: ${o.concurrency}
+  window: ${o.windowMs / 1000}s
+  valuesPerRead: ${o.valuesPerRead}
+state: ${join(dir, "state")}
+ops:
+  listen: off
+defaults:
+  bad: send
+points:
+${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n")}
+`,
+    );
+    const spawned = performance.now();
+    const profDir = join(dir, "prof");
+    const cli = spawnNode("backfill", CLI, ["backfill", "--config", file, "--from", new Date(fromMs).toISOString(), "--to", new Date(toMs).toISOString()], {
+      ...(opts.profile && { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", profDir] }),
+    });
+    const rss = new RssSampler(cli.pid, 200);
+    let cliCpuUs = 0;
+    const cpuTimer = setInterval(() => {
+      try {
+        cliCpuUs = cpuMicros(cli.pid);
+      } catch {
+        // exited
+      }
+    }, 100);
+    await cli.waitForLine(/"backfill started"/, 60_000, "backfill started");
+    const started = performance.now();
+    const s1 = cpuMicros(server.pid);
+    const e0 = process.cpuUsage();
+    const code = await cli.exited;
+    const ended = performance.now();
+    const emulatorCpu = process.cpuUsage(e0);
+    clearInterval(cpuTimer);
+    rss.stop();
+    const serverBackfillUs = cpuMicros(server.pid) - s1;
+    if (code !== 0) throw new Error(`backfill exited ${code}\n${cli.lastLines(40)}`);
+    if (opts.profile) {
+      for (const f of readdirSync(profDir)) console.error(formatProfile(summarizeProfile(join(profDir, f), ROOT, 30)));
+    }
+    const stats = emulator.stats();
+    let missing = 0;
+    for (let i = 0; i < points; i++) missing += Math.max(0, valuesPerPoint - emulator.values(PARTITION, `p${i}`).length);
+    await emulator.close();
+    const values = stats.valuesStored;
+    const e2e = values / ((ended - started) / 1000);
+    const bareRate = bare.values / bare.seconds;
+    return {
+      endToEndValuesPerS: e2e,
+      bareHistoryReadValuesPerS: bareRate,
+      ratio: e2e / bareRate,
+      values,
+      points,
+      endToEndWithStartValuesPerS: values / ((ended - spawned) / 1000),
+      backfillCpuUsPerValue: cliCpuUs / values,
+      bareCpuUsPerValue: bare.cpuUs / bare.values,
+      serverCpuUsPerValueBare: serverBareUs / bare.values,
+      serverCpuUsPerValueBackfill: serverBackfillUs / values,
+      emulatorCpuUsPerValue: (emulatorCpu.user + emulatorCpu.system) / values,
+      backfillSeconds: (ended - started) / 1000,
+      backfillRssPeakMb: Math.max(rss.peak, 0),
+      backfillRssMbAtQuarters: [0.25, 0.5, 0.75, 1].map((q) => Math.round(rss.mean(started + (ended - started) * (q - 0.25) - performance.now() + Date.now(), started + (ended - started) * q - performance.now() + Date.now()))),
+      conflicts: stats.conflicts,
+      missing,
+    };
+  } finally {
+    await server.stop(5_000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const points = process.argv[2] ? Number(process.argv[2]) : undefined;
+  const valuesPerPoint = process.argv[3] ? Number(process.argv[3]) : undefined;
+  const ingestConcurrency = process.env.BACKFILL_INGEST_CONCURRENCY ? Number(process.env.BACKFILL_INGEST_CONCURRENCY) : undefined;
+  const r = await backfillBench({ ...(points && { points }), ...(valuesPerPoint && { valuesPerPoint }), ...(ingestConcurrency && { ingestConcurrency }), profile: process.env.BACKFILL_PROFILE === "1" });
+  console.log(JSON.stringify(r, null, 2));
+  process.exit(0);
+}

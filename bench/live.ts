@@ -1,0 +1,649 @@
+// End-to-end scenarios over loopback, every part a process of its own: the OPC UA server (procs/server),
+// the API emulator (`opcua-ingest emulator`), the connector (`opcua-ingest run` on a generated mapping)
+// and, for the limit, a bare node-opcua client (procs/bare). CPU and memory come from /proc; values
+// produced from the server, values delivered and their latency from the emulator.
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { bucketsBetween, percentileMs, type LatencyBuckets } from "../src/ingest/emulator-latency.js";
+import type { EmulatorStats } from "../src/ingest/emulator.js";
+import { formatProfile, summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
+import { BENCH_DIR, benchTmp, Child, cpuMicros, RssSampler, sleep, spawnNode } from "./lib/proc.js";
+import type { Row, Target } from "./lib/report.js";
+
+/** The project folder (dist-bench/bench/.. /..). */
+export const ROOT = join(BENCH_DIR, "..", "..");
+const CLI = join(ROOT, "dist", "cli.js");
+const SERVER = join(BENCH_DIR, "procs", "server.js");
+const BARE = join(BENCH_DIR, "procs", "bare.js");
+
+/** Subscription settings shared by the connector's mapping and the bare client. */
+const PUBLISHING_INTERVAL_MS = 100;
+const QUEUE_SIZE = 100;
+/** Server-side batches: all changes due are made once per tick. */
+const TICK_MS = 20;
+
+const log = (msg: string) => console.error(`bench: ${msg}`);
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+
+// --- the processes ------------------------------------------------------------------------------
+
+class ServerProc {
+  private constructor(
+    readonly child: Child,
+    readonly endpoint: string,
+    readonly namespaceUri: string,
+  ) {}
+
+  static async start(): Promise<ServerProc> {
+    const child = spawnNode("server", SERVER, [], { ipc: true });
+    const ready = await child.ready<{ endpoint: string; namespaceUri: string }>(60_000);
+    return new ServerProc(child, ready.endpoint, ready.namespaceUri);
+  }
+
+  setup(items: number): Promise<{ created: number; ms: number }> {
+    return this.child.rpc({ cmd: "setup", items }, 300_000);
+  }
+
+  produce(periodMs: number): Promise<unknown> {
+    return this.child.rpc({ cmd: "produce", periodMs, tickMs: TICK_MS });
+  }
+
+  pause(): Promise<{ produced: number }> {
+    return this.child.rpc({ cmd: "pause" });
+  }
+
+  stats(): Promise<{ produced: number; skipped: number; maxTickMs: number; now: number }> {
+    return this.child.rpc({ cmd: "stats" });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child.running) return;
+    await this.child.rpc({ cmd: "stop" }, 15_000).catch(() => {});
+    await this.child.stop(5_000);
+  }
+}
+
+class EmulatorProc {
+  private constructor(
+    readonly child: Child,
+    readonly baseUrl: string,
+  ) {}
+
+  static async start(port = 0): Promise<EmulatorProc> {
+    const child = spawnNode("emulator", CLI, ["emulator", "--host", "127.0.0.1", "--port", String(port)]);
+    const line = await child.waitForLine(/baseUrl:\s+http:\/\/\S+\/ingest/, 30_000, "the emulator's baseUrl");
+    return new EmulatorProc(child, /baseUrl:\s+(\S+)/.exec(line)![1]!);
+  }
+
+  get url(): string {
+    return this.baseUrl.replace(/\/ingest$/, "");
+  }
+
+  get port(): number {
+    return Number(new URL(this.url).port);
+  }
+
+  async stats(): Promise<EmulatorStats> {
+    const res = await fetch(`${this.url}/_emulator/stats`);
+    if (!res.ok) throw new Error(`emulator stats: HTTP ${res.status}`);
+    return (await res.json()) as EmulatorStats;
+  }
+}
+
+class ConnectorProc {
+  sessionOpenAt: number | undefined;
+  createdAt: number | undefined;
+  opsUrl: string | undefined;
+  monitored: number | undefined;
+
+  private constructor(
+    readonly child: Child,
+    readonly spawnedAt: number,
+  ) {
+    child.onLine((line) => {
+      if (!line.startsWith("{")) return;
+      let rec: { msg?: string; time?: string | number; url?: string; monitored?: number };
+      try {
+        rec = JSON.parse(line) as typeof rec;
+      } catch {
+        return;
+      }
+      const at = typeof rec.time === "number" ? rec.time : rec.time ? Date.parse(rec.time) : Date.now();
+      if (rec.msg === "OPC UA session open") this.sessionOpenAt ??= at;
+      if (rec.msg === "monitored items created") {
+        this.createdAt ??= at;
+        this.monitored = rec.monitored;
+      }
+      if (rec.msg?.startsWith("ops endpoints listening") && rec.url) this.opsUrl = rec.url;
+    });
+  }
+
+  static start(mappingFile: string, profileDir?: string): ConnectorProc {
+    const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+    const spawnedAt = Date.now();
+    const child = spawnNode("connector", CLI, ["run", "--config", mappingFile, "--log-level", "info"], { nodeArgs, cwd: ROOT });
+    return new ConnectorProc(child, spawnedAt);
+  }
+
+  async created(timeoutMs: number): Promise<void> {
+    await this.child.waitForLine(/"msg":"monitored items created"/, timeoutMs, '"monitored items created"');
+    await sleep(50); // the line listener above ran; the ops line came before it
+  }
+
+  /** Prometheus text of the ops endpoint, as name → value (label-less series, or the first one). */
+  async metrics(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (!this.opsUrl) return out;
+    const res = await fetch(`${this.opsUrl}/metrics`);
+    for (const line of (await res.text()).split("\n")) {
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? (\S+)$/.exec(line);
+      if (m && !out.has(m[1]!)) out.set(m[1]!, Number(m[2]));
+    }
+    return out;
+  }
+}
+
+function mappingYaml(o: {
+  server: ServerProc; emulator: EmulatorProc; stateDir: string; items: number; maxDelay: string; retryMaxDelay: string; concurrency?: number;
+}): string {
+  const points: string[] = [];
+  for (let i = 0; i < o.items; i++) points.push(`  - { nodeId: "nsu=${o.server.namespaceUri};s=v${i}", pointId: p${i} }`);
+  return `# Generated by npm run bench
+opcua:
+  endpoint: ${o.server.endpoint}
+  publishingInterval: ${PUBLISHING_INTERVAL_MS}ms
+ingest:
+  baseUrl: ${o.emulator.baseUrl}
+  tokenUrl: ${o.emulator.url}/oauth/token
+  partitionId: bench
+  clientId: demo-client
+  clientSecret: demo-secret
+  retryMaxDelay: ${o.retryMaxDelay}${o.concurrency ? `\n  concurrency: ${o.concurrency}` : ""}
+batch:
+  maxValues: 100
+  maxDelay: ${o.maxDelay}
+state: ${o.stateDir}
+ops:
+  listen: 127.0.0.1:0
+defaults:
+  samplingInterval: 0
+  queueSize: ${QUEUE_SIZE}
+points:
+${points.join("\n")}
+`;
+}
+
+// --- measuring ----------------------------------------------------------------------------------
+
+/** A reading and when it was taken: each quantity has its own time, so a slow answer does not skew a rate. */
+interface Reading {
+  v: number;
+  t: number;
+}
+
+interface Snapshot {
+  /** When the snapshot was complete. */
+  t: number;
+  connectorCpuUs: Reading;
+  serverCpuUs: Reading;
+  emulatorCpuUs: Reading;
+  produced: Reading;
+  /** Values the API received (stored + conflicts), over every emulator instance of the scenario. */
+  delivered: Reading;
+  requests: number;
+  conflicts: number;
+  buckets: LatencyBuckets;
+  /** The connector's own count of notifications (its metrics), when it answered. */
+  received: Reading | undefined;
+  /** The connector's metrics (its event-loop delay figures cover the time since the previous scrape). */
+  metrics: Map<string, number> | undefined;
+}
+
+/** Runs fn and stamps its result with the midpoint of the call. */
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; t: number }> {
+  const t0 = Date.now();
+  const value = await fn();
+  return { value, t: (t0 + Date.now()) / 2 };
+}
+
+/** One scenario's processes, and the bookkeeping that outlives an emulator restart. */
+class Stack {
+  readonly dir = mkdtempSync(join(benchTmp(), "stack-"));
+  server!: ServerProc;
+  emulator: EmulatorProc | undefined;
+  connector: ConnectorProc | undefined;
+  /** Values received by emulator instances already stopped. */
+  deliveredBefore = 0;
+  conflictsBefore = 0;
+  bucketsBefore: LatencyBuckets = [];
+
+  requestsBefore = 0;
+
+  async delivered(): Promise<{ delivered: number; conflicts: number; requests: number; buckets: LatencyBuckets }> {
+    const s = await this.emulator!.stats();
+    return {
+      delivered: this.deliveredBefore + s.valuesStored + s.conflicts,
+      requests: this.requestsBefore + s.requests,
+      conflicts: this.conflictsBefore + s.conflicts,
+      buckets: mergeBuckets(this.bucketsBefore, s.valueLatency.buckets),
+    };
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    const cpu = (c: Child | undefined): Reading => ({ v: c?.running ? cpuMicros(c.pid) : Number.NaN, t: Date.now() });
+    const connectorCpuUs = cpu(this.connector?.child);
+    const serverCpuUs = cpu(this.server.child);
+    const emulatorCpuUs = cpu(this.emulator?.child);
+    const [d, produced, metrics] = await Promise.all([
+      timed(() => this.delivered()),
+      this.server.stats(),
+      timed(async () => this.connector?.metrics().catch(() => undefined)),
+    ]);
+    const received = metrics.value?.get("opcua_ingest_values_received_total");
+    return {
+      t: Date.now(),
+      connectorCpuUs, serverCpuUs, emulatorCpuUs,
+      produced: { v: produced.produced, t: produced.now },
+      delivered: { v: d.value.delivered, t: d.t },
+      requests: d.value.requests,
+      conflicts: d.value.conflicts,
+      buckets: d.value.buckets,
+      received: received === undefined ? undefined : { v: received, t: metrics.t },
+      metrics: metrics.value,
+    };
+  }
+
+  /** The API goes down: first every values POST is refused (nothing stored after the count below), then the process stops. */
+  async stopEmulator(): Promise<void> {
+    const res = await fetch(`${this.emulator!.url}/_emulator/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: 503, count: 1e12 }) });
+    if (res.status !== 204) throw new Error(`emulator refused the fault: HTTP ${res.status}`);
+    const d = await this.delivered();
+    this.deliveredBefore = d.delivered;
+    this.requestsBefore = d.requests;
+    this.conflictsBefore = d.conflicts;
+    this.bucketsBefore = d.buckets;
+    await this.emulator!.child.stop(10_000);
+  }
+
+  async close(): Promise<void> {
+    await this.connector?.child.stop(20_000);
+    await this.emulator?.child.stop(10_000);
+    await this.server?.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function mergeBuckets(a: LatencyBuckets, b: LatencyBuckets): LatencyBuckets {
+  if (a.length === 0) return b;
+  const m = new Map(a);
+  for (const [k, n] of b) m.set(k, (m.get(k) ?? 0) + n);
+  return [...m].sort((x, y) => x[0] - y[0]);
+}
+
+interface Window {
+  seconds: number;
+  producedPerS: number;
+  deliveredPerS: number;
+  receivedPerS: number | undefined;
+  requestsPerS: number;
+  valuesPerRequest: number;
+  cpuUsPerValue: number;
+  connectorCorePct: number;
+  serverCorePct: number;
+  emulatorCorePct: number;
+  p50: number | null;
+  p99: number | null;
+  conflicts: number;
+  /** The connector's event-loop delay over the window (monitorEventLoopDelay via its /metrics), ms. */
+  loopDelayP99Ms: number | undefined;
+  loopDelayMaxMs: number | undefined;
+  heapUsedMb: number | undefined;
+}
+
+const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
+const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : bytes / 1048576);
+
+/** Per second between two readings. */
+const rate = (a: Reading, b: Reading) => ((b.v - a.v) * 1000) / (b.t - a.t);
+
+function windowOf(a: Snapshot, b: Snapshot): Window {
+  const buckets = bucketsBetween(a.buckets, b.buckets);
+  const producedPerS = rate(a.produced, b.produced);
+  const receivedPerS = a.received && b.received ? rate(a.received, b.received) : undefined;
+  const requests = b.requests - a.requests;
+  // CPU per value the connector handled: notifications it received (its own counter), else values produced.
+  const perValue = receivedPerS && receivedPerS > 0 ? receivedPerS : producedPerS;
+  const corePct = (x: Reading, y: Reading) => rate(x, y) / 1e4;
+  return {
+    seconds: (b.produced.t - a.produced.t) / 1000,
+    producedPerS,
+    deliveredPerS: rate(a.delivered, b.delivered),
+    receivedPerS,
+    requestsPerS: (requests * 1000) / (b.delivered.t - a.delivered.t),
+    valuesPerRequest: requests ? (b.delivered.v - a.delivered.v) / requests : Number.NaN,
+    cpuUsPerValue: rate(a.connectorCpuUs, b.connectorCpuUs) / perValue,
+    connectorCorePct: corePct(a.connectorCpuUs, b.connectorCpuUs),
+    serverCorePct: corePct(a.serverCpuUs, b.serverCpuUs),
+    emulatorCorePct: corePct(a.emulatorCpuUs, b.emulatorCpuUs),
+    p50: percentileMs(buckets, 0.5),
+    p99: percentileMs(buckets, 0.99),
+    conflicts: b.conflicts - a.conflicts,
+    loopDelayP99Ms: ms(b.metrics?.get("opcua_ingest_nodejs_eventloop_lag_p99_seconds")),
+    loopDelayMaxMs: ms(b.metrics?.get("opcua_ingest_nodejs_eventloop_lag_max_seconds")),
+    heapUsedMb: mb(b.metrics?.get("opcua_ingest_nodejs_heap_size_used_bytes")),
+  };
+}
+
+/** Polls until the API received `expected` values or timeoutMs passed; the values still missing. */
+async function waitDelivered(stack: Stack, expected: number, timeoutMs: number): Promise<{ missing: number; ms: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const { delivered } = await stack.delivered();
+    if (delivered >= expected || Date.now() - t0 > timeoutMs) return { missing: Math.max(0, expected - delivered), ms: Date.now() - t0 };
+    await sleep(250);
+  }
+}
+
+/** Starts server (with `items` variables), emulator and connector; resolves once every item is monitored. */
+async function startStack(stack: Stack, o: { name: string; items: number; maxDelay: string; retryMaxDelay: string; concurrency?: number; profileDir?: string; createdTimeoutMs: number }) {
+  stack.server = await ServerProc.start();
+  const setup = await stack.server.setup(o.items);
+  log(`${o.name}: server has ${setup.created.toLocaleString("en-US")} variables (${(setup.ms / 1000).toFixed(1)} s)`);
+  stack.emulator = await EmulatorProc.start();
+  const file = join(stack.dir, "mapping.yaml");
+  const stateDir = join(stack.dir, "state");
+  mkdirSync(stateDir);
+  writeFileSync(file, mappingYaml({ server: stack.server, emulator: stack.emulator, stateDir, items: o.items, maxDelay: o.maxDelay, retryMaxDelay: o.retryMaxDelay, concurrency: o.concurrency }));
+  const connector = ConnectorProc.start(file, o.profileDir);
+  stack.connector = connector;
+  const rss = new RssSampler(connector.child.pid);
+  await connector.created(o.createdTimeoutMs);
+  const createdS = (connector.createdAt! - connector.spawnedAt) / 1000;
+  const sessionToCreatedS = connector.sessionOpenAt ? (connector.createdAt! - connector.sessionOpenAt) / 1000 : Number.NaN;
+  log(`${o.name}: connector monitors ${connector.monitored?.toLocaleString("en-US")} items, ${createdS.toFixed(1)} s after it was started (${sessionToCreatedS.toFixed(1)} s after the session opened)`);
+  if (connector.monitored !== o.items) throw new Error(`${o.name}: connector monitors ${connector.monitored} of ${o.items} items\n${connector.child.lastLines()}`);
+  // Every item's initial value reaches the API before production starts.
+  const initial = await waitDelivered(stack, o.items, Math.max(60_000, o.items));
+  const initialS = (Date.now() - connector.spawnedAt) / 1000;
+  log(`${o.name}: initial values delivered ${initialS.toFixed(1)} s after start${initial.missing ? ` (${initial.missing} missing)` : ""}`);
+  return { rss, createdS, sessionToCreatedS, initialS, initialMissing: initial.missing, serverSetupS: setup.ms / 1000 };
+}
+
+/** Stops the connector and, when profiling, returns the summaries of its start-up and its steady window. */
+async function stopConnector(stack: Stack, windowStart: number, windowEnd: number, profileDir: string | undefined, name: string): Promise<{ startup: ProfileSummary; steady: ProfileSummary } | undefined> {
+  const code = await stack.connector!.child.stop(30_000);
+  const exitAt = Date.now();
+  if (code !== 0) log(`${name}: the connector exited with ${code}\n${stack.connector!.child.lastLines()}`);
+  if (!profileDir) return undefined;
+  const file = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
+  if (!file) {
+    log(`${name}: no .cpuprofile written`);
+    return undefined;
+  }
+  const results = join(ROOT, "bench", "results");
+  mkdirSync(results, { recursive: true });
+  const kept = join(results, `connector-${name}.cpuprofile`);
+  copyFileSync(join(profileDir, file), kept); // /tmp may be another file system
+  const c = stack.connector!;
+  const startup = summarizeProfile(kept, ROOT, 25, [(exitAt - c.spawnedAt) * 1000, (exitAt - (c.createdAt ?? c.spawnedAt)) * 1000]);
+  console.log(`\nCPU profile of the connector, ${name}, start-up: from the process start to "monitored items created" (${kept}):\n${formatProfile(startup)}\n`);
+  const steady = summarizeProfile(kept, ROOT, 25, [(exitAt - windowStart) * 1000, (exitAt - windowEnd) * 1000]);
+  console.log(`\nCPU profile of the connector, ${name}, steady window only:\n${formatProfile(steady)}\n`);
+  return { startup, steady };
+}
+
+/** A bare node-opcua client on the same items while the server produces: CPU per notification and RSS. */
+async function measureBare(stack: Stack, items: number, periodMs: number, windowS: number): Promise<{ usPerNotification: number; rssMb: number; setupS: number; notificationsPerS: number }> {
+  const bare = spawnNode("bare", BARE, [], { ipc: true });
+  try {
+    await bare.ready(60_000);
+    const started = await bare.rpc<{ created: number; failed: number; setupMs: number }>({
+      cmd: "start", endpoint: stack.server.endpoint, namespaceUri: stack.server.namespaceUri, items,
+      publishingIntervalMs: PUBLISHING_INTERVAL_MS, samplingIntervalMs: 0, queueSize: QUEUE_SIZE,
+    }, 300_000);
+    if (started.failed) throw new Error(`bare client: ${started.failed} items failed`);
+    const rss = new RssSampler(bare.pid);
+    await stack.server.produce(periodMs);
+    await sleep(3_000);
+    const c0 = cpuMicros(bare.pid);
+    const n0 = (await bare.rpc<{ notifications: number }>({ cmd: "count" })).notifications;
+    const t0 = Date.now();
+    await sleep(windowS * 1000);
+    const c1 = cpuMicros(bare.pid);
+    const n1 = (await bare.rpc<{ notifications: number }>({ cmd: "count" })).notifications;
+    const t1 = Date.now();
+    rss.stop();
+    await stack.server.pause();
+    await bare.rpc({ cmd: "stop" }, 15_000).catch(() => {});
+    return { usPerNotification: (c1 - c0) / (n1 - n0), rssMb: rss.mean(t0, t1), setupS: started.setupMs / 1000, notificationsPerS: (n1 - n0) / ((t1 - t0) / 1000) };
+  } finally {
+    await bare.stop(5_000);
+  }
+}
+
+// --- scenarios ------------------------------------------------------------------------------------
+
+export interface LiveSpec {
+  name: string;
+  items: number;
+  /** Every item changes once per periodMs. */
+  periodMs: number;
+  maxDelayMs: number;
+  windowS: number;
+  warmupS: number;
+  /** Measure the bare client too. */
+  bare: boolean;
+  /** node --cpu-prof on the connector (its CPU figures are then not comparable). */
+  profile: boolean;
+  /** ingest.concurrency of the mapping; the mapping's default (8) when absent. */
+  concurrency?: number;
+}
+
+export interface ScenarioResult {
+  rows: Row[];
+  targets: Target[];
+  details: Record<string, unknown>;
+}
+
+/** live-10k and live-100k: a steady window of the connector, then the bare client on the same items. */
+export async function live(spec: LiveSpec): Promise<ScenarioResult> {
+  const stack = new Stack();
+  const profileDir = spec.profile ? join(stack.dir, "profile") : undefined;
+  if (profileDir) mkdirSync(profileDir);
+  try {
+    const start = await startStack(stack, { name: spec.name, items: spec.items, maxDelay: `${spec.maxDelayMs}ms`, retryMaxDelay: "5s", concurrency: spec.concurrency, profileDir, createdTimeoutMs: 180_000 });
+    await stack.server.produce(spec.periodMs);
+    await sleep(spec.warmupS * 1000);
+    log(`${spec.name}: steady window of ${spec.windowS} s`);
+    const a = await stack.snapshot();
+    await sleep(spec.windowS * 1000);
+    const b = await stack.snapshot();
+    start.rss.stop();
+    const w = windowOf(a, b);
+    const serverStats = await stack.server.stats();
+    // Completeness: stop producing; everything produced must reach the API.
+    const { produced } = await stack.server.pause();
+    const done = await waitDelivered(stack, spec.items + produced, spec.maxDelayMs + 20_000);
+    const profile = await stopConnector(stack, a.connectorCpuUs.t, b.connectorCpuUs.t, profileDir, spec.name);
+    const bare = spec.bare ? await measureBare(stack, spec.items, spec.periodMs, spec.windowS) : undefined;
+    const rssPeak = start.rss.peak;
+    const rssSteady = start.rss.mean(a.t, b.t);
+    const row: Row = {
+      scenario: spec.name + (spec.profile ? " (profiled)" : ""),
+      items: spec.items,
+      producedPerS: w.producedPerS,
+      deliveredPerS: w.deliveredPerS,
+      cpuUsPerValue: w.cpuUsPerValue,
+      ...(bare && { bareUsPerValue: bare.usPerNotification, bareRssMb: bare.rssMb }),
+      rssPeakMb: rssPeak,
+      rssSteadyMb: rssSteady,
+      ...(w.p50 !== null && { latencyP50Ms: w.p50, latencyP99Ms: w.p99! }),
+      note: [
+        `items created ${start.createdS.toFixed(1)} s`,
+        done.missing ? `${done.missing.toLocaleString("en-US")} not delivered` : "all delivered",
+        `${Math.round(w.requestsPerS).toLocaleString("en-US")} requests/s of ${w.valuesPerRequest.toFixed(1)} values`,
+        `heap ${w.heapUsedMb?.toFixed(0) ?? "?"} MB, event-loop delay p99 ${w.loopDelayP99Ms?.toFixed(0) ?? "?"} ms`,
+        `CPU % of a core: connector ${Math.round(w.connectorCorePct)}, server ${Math.round(w.serverCorePct)}, emulator ${Math.round(w.emulatorCorePct)}`,
+      ].join("; "),
+    };
+    const details = {
+      spec, window: w, server: serverStats, latencyBuckets: bucketsBetween(a.buckets, b.buckets), start: { ...start, rss: undefined }, missingAfterPause: done.missing, drainAfterPauseMs: done.ms,
+      bare, profile,
+    };
+    return { rows: [row], targets: liveTargets(spec, row, w, done.missing, start.createdS), details };
+  } finally {
+    await stack.close();
+  }
+}
+
+function liveTargets(spec: LiveSpec, row: Row, w: Window, missing: number, createdS: number): Target[] {
+  const n = spec.name;
+  const t: Target[] = [];
+  if (n === "live-10k") {
+    const kept = w.deliveredPerS >= 0.99 * w.producedPerS && missing === 0;
+    t.push({ scenario: n, target: "delivered = produced", measured: `${Math.round(w.deliveredPerS)}/s of ${Math.round(w.producedPerS)}/s in the window, ${missing} missing after it`, met: kept });
+    const ratio = row.bareUsPerValue ? row.cpuUsPerValue! / row.bareUsPerValue : undefined;
+    t.push({ scenario: n, target: "connector CPU/value <= 2x bare", measured: ratio === undefined ? "no bare run" : `${row.cpuUsPerValue!.toFixed(2)} vs ${row.bareUsPerValue!.toFixed(2)} µs = ${ratio.toFixed(1)}x`, met: ratio === undefined || spec.profile ? null : ratio <= 2 });
+    const limit = spec.maxDelayMs + 250;
+    t.push({ scenario: n, target: `p99 latency <= maxDelay + 250 ms = ${limit} ms`, measured: w.p99 === null ? "none" : `${w.p99} ms`, met: w.p99 === null ? null : w.p99 <= limit });
+    t.push({ scenario: n, target: "RSS <= 250 MB", measured: `peak ${Math.round(row.rssPeakMb!)} MB`, met: row.rssPeakMb! <= 250 });
+  }
+  if (n === "live-100k") {
+    t.push({ scenario: n, target: "all items created <= 30 s", measured: `${createdS.toFixed(1)} s from process start`, met: createdS <= 30 });
+    t.push({ scenario: n, target: "RSS <= 400 MB", measured: `peak ${Math.round(row.rssPeakMb!)} MB`, met: row.rssPeakMb! <= 400 });
+  }
+  return t;
+}
+
+export interface OutageSpec {
+  name: string;
+  items: number;
+  periodMs: number;
+  maxDelayMs: number;
+  warmupS: number;
+  /** Live window before the outage: the live rate and backlog. */
+  windowS: number;
+  outageS: number;
+  /** Give up waiting for the drain after this long. */
+  drainTimeoutS: number;
+  concurrency?: number;
+}
+
+/** Least-squares slope of y over t (per second), times `seconds`: growth over that span, robust to GC saw-teeth. */
+function growth(samples: { t: number; v: number }[], seconds: number): number {
+  if (samples.length < 2) return Number.NaN;
+  const n = samples.length;
+  const mt = samples.reduce((a, s) => a + s.t, 0) / n;
+  const mv = samples.reduce((a, s) => a + s.v, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const s of samples) {
+    num += (s.t - mt) * (s.v - mv);
+    den += (s.t - mt) ** 2;
+  }
+  return den ? (num / den) * 1000 * seconds : Number.NaN;
+}
+
+/** outage-drain: the API is down for outageS at a steady live rate, then comes back; time and rate of the drain. */
+export async function outageDrain(spec: OutageSpec): Promise<ScenarioResult> {
+  const stack = new Stack();
+  try {
+    const start = await startStack(stack, { name: spec.name, items: spec.items, maxDelay: `${spec.maxDelayMs}ms`, retryMaxDelay: "5s", concurrency: spec.concurrency, createdTimeoutMs: 180_000 });
+    await stack.server.produce(spec.periodMs);
+    await sleep(spec.warmupS * 1000);
+    const a = await stack.snapshot();
+    await sleep(spec.windowS * 1000);
+    const b = await stack.snapshot();
+    const w = windowOf(a, b);
+    const liveRate = w.producedPerS;
+    const backlogBefore = spec.items + b.produced.v - b.delivered.v;
+
+    const port = stack.emulator!.port;
+    await stack.stopEmulator();
+    const downAt = Date.now();
+    log(`${spec.name}: API down for ${spec.outageS} s (emulator stopped)`);
+    const heap: { t: number; v: number }[] = [];
+    const spoolRows: { t: number; v: number }[] = [];
+    while (Date.now() - downAt < spec.outageS * 1000) {
+      const m = await stack.connector!.metrics().catch(() => undefined);
+      const t = Date.now();
+      const used = m?.get("opcua_ingest_nodejs_heap_size_used_bytes");
+      if (used !== undefined) heap.push({ t, v: used / 1048576 });
+      const rows = m?.get("opcua_ingest_spool_rows");
+      if (rows !== undefined) spoolRows.push({ t, v: rows });
+      await sleep(Math.min(1_000, Math.max(0, downAt + spec.outageS * 1000 - Date.now())));
+    }
+    stack.emulator = await EmulatorProc.start(port);
+    const upAt = Date.now();
+    const rssOutage = start.rss.samples.filter((s) => s.t >= downAt && s.t <= upAt).map((s) => ({ t: s.t, v: s.rss }));
+    const last30 = (xs: { t: number; v: number }[]) => xs.filter((s) => s.t >= upAt - 30_000);
+    const produced0 = (await stack.server.stats()).produced;
+    const backlogAtUp = spec.items + produced0 - stack.deliveredBefore;
+    log(`${spec.name}: API back; backlog ${backlogAtUp.toLocaleString("en-US")} values`);
+
+    // Drained: the backlog is back to what it was in the live window (values waiting for their maxDelay).
+    const threshold = Math.max(backlogBefore * 1.5, liveRate * (spec.maxDelayMs / 1000 + 1));
+    let firstDeliveryAt: number | undefined;
+    let deliveredAtFirst = stack.deliveredBefore;
+    let drainedAt: number | undefined;
+    let deliveredAtDrained = 0;
+    let peakBacklog = backlogAtUp;
+    while (Date.now() - upAt < spec.drainTimeoutS * 1000) {
+      const [{ delivered }, { produced }] = await Promise.all([stack.delivered(), stack.server.stats()]);
+      const now = Date.now();
+      if (firstDeliveryAt === undefined && delivered > stack.deliveredBefore) {
+        firstDeliveryAt = now;
+        deliveredAtFirst = delivered;
+      }
+      const backlog = spec.items + produced - delivered;
+      peakBacklog = Math.max(peakBacklog, backlog);
+      if (firstDeliveryAt !== undefined && backlog <= threshold) {
+        drainedAt = now;
+        deliveredAtDrained = delivered;
+        break;
+      }
+      await sleep(250);
+    }
+    start.rss.stop();
+    const drainS = drainedAt ? (drainedAt - upAt) / 1000 : Number.NaN;
+    const drainRate = drainedAt && firstDeliveryAt ? (deliveredAtDrained - deliveredAtFirst) / ((drainedAt - firstDeliveryAt) / 1000) : Number.NaN;
+    const rssGrowth = growth(last30(rssOutage), 30);
+    const heapGrowth = growth(last30(heap), 30);
+    const { produced } = await stack.server.pause();
+    const done = await waitDelivered(stack, spec.items + produced, spec.maxDelayMs + 30_000);
+    await stopConnector(stack, a.t, b.t, undefined, spec.name);
+    const rssDuring = rssOutage.map((s) => s.v);
+    const row: Row = {
+      scenario: spec.name,
+      items: spec.items,
+      producedPerS: liveRate,
+      deliveredPerS: drainRate,
+      cpuUsPerValue: w.cpuUsPerValue,
+      rssPeakMb: start.rss.peak,
+      rssSteadyMb: start.rss.mean(a.t, b.t),
+      ...(w.p50 !== null && { latencyP50Ms: w.p50, latencyP99Ms: w.p99! }),
+      note: [
+        `API down ${spec.outageS} s; delivered/s = drain rate`,
+        `${backlogAtUp.toLocaleString("en-US")} values drained in ${drainS.toFixed(1)} s`,
+        `RSS ${Math.round(rssDuring[0] ?? Number.NaN)} -> ${Math.round(rssDuring[rssDuring.length - 1] ?? Number.NaN)} MB during the outage, last 30 s: RSS ${signed(rssGrowth)} MB, heap ${signed(heapGrowth)} MB`,
+        done.missing ? `${done.missing.toLocaleString("en-US")} not delivered` : "all delivered",
+      ].join("; "),
+    };
+    const details = {
+      spec, window: w, start: { ...start, rss: undefined }, backlogBefore, backlogAtUp, peakBacklog, drainS, drainRate,
+      firstDeliveryAfterS: firstDeliveryAt ? (firstDeliveryAt - upAt) / 1000 : null, rssGrowthLast30sMb: rssGrowth, heapGrowthLast30sMb: heapGrowth,
+      rssDuringOutageMb: rssOutage.map((s) => round(s.v)), heapDuringOutageMb: heap.map((s) => round(s.v)), spoolRowsDuringOutage: spoolRows.map((s) => s.v),
+      missingAfterPause: done.missing,
+    };
+    const flatLimit = 5;
+    const targets: Target[] = [
+      { scenario: spec.name, target: "drain rate >= 5x live rate", measured: `${Math.round(drainRate).toLocaleString("en-US")}/s = ${(drainRate / liveRate).toFixed(1)}x ${Math.round(liveRate).toLocaleString("en-US")}/s`, met: Number.isFinite(drainRate) ? drainRate >= 5 * liveRate : false },
+      { scenario: spec.name, target: `heap flat (last 30 s of the outage grow < ${flatLimit} MB)`, measured: `heap ${signed(heapGrowth)} MB, RSS ${signed(rssGrowth)} MB`, met: Number.isFinite(heapGrowth) ? heapGrowth < flatLimit && rssGrowth < flatLimit : null },
+    ];
+    return { rows: [row], targets, details };
+  } finally {
+    await stack.close();
+  }
+}
+
+const signed = (n: number) => (Number.isFinite(n) ? `${n >= 0 ? "+" : ""}${n.toFixed(1)}` : "?");

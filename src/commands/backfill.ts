@@ -1,0 +1,128 @@
+import type { Logger } from "pino";
+import { loadMapping } from "../config/index.js";
+import type { PointConfig } from "../config/types.js";
+import { formatDuration, progressLine, rates, summaryTable, type ProgressSnapshot } from "../pipeline/backfill-report.js";
+import { parseTimeRange, TimeRangeError } from "../pipeline/timerange.js";
+import { EXIT, UsageError } from "./errors.js";
+import { onceTerminated } from "./signals.js";
+
+export interface BackfillArgs {
+  config: string;
+  from: string | undefined;
+  to: string | undefined;
+  /** --point, repeatable; none = every point of the mapping. */
+  points: readonly string[];
+  overwrite: boolean;
+  dryRun: boolean;
+}
+
+/** The points to backfill, in mapping order; an unknown --point is a usage error that lists what exists. */
+export function selectPoints(all: readonly PointConfig[], wanted: readonly string[], file: string): PointConfig[] {
+  if (wanted.length === 0) return [...all];
+  const known = new Set(all.map((p) => p.pointId));
+  const unknown = [...new Set(wanted)].filter((id) => !known.has(id));
+  if (unknown.length) {
+    const sample = all.slice(0, 5).map((p) => p.pointId).join(", ");
+    throw new UsageError(`--point ${unknown.join(", ")}: not a pointId of ${file} (it has ${all.length} points, e.g. ${sample}${all.length > 5 ? ", ..." : ""})`);
+  }
+  const set = new Set(wanted);
+  return all.filter((p) => set.has(p.pointId));
+}
+
+/** 3600000 → "1h", 90000 → "90s". */
+function durationText(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
+/** Progress on stderr: a redrawn bar on a terminal, a JSON log line every few seconds otherwise. */
+function progressReporter(log: Logger): { onProgress: (s: ProgressSnapshot) => void; everyMs: number; end(): void } {
+  if (process.stderr.isTTY) {
+    let drawn = false;
+    return {
+      everyMs: 250,
+      onProgress: (s) => {
+        process.stderr.write(`\r\x1b[K${progressLine(s, Math.max(10, Math.min(30, (process.stderr.columns ?? 80) - 70)))}`);
+        drawn = true;
+      },
+      end: () => {
+        if (drawn) process.stderr.write("\n");
+      },
+    };
+  }
+  return {
+    everyMs: 5_000,
+    onProgress: (s) => {
+      const r = rates(s);
+      log.info(
+        {
+          phase: s.phase, windowsDone: s.windowsDone, windowsTotal: s.windowsTotal, percent: Math.floor(r.fraction * 100),
+          valuesRead: s.valuesRead, valuesPerS: Math.round(r.valuesPerS), valuesSent: s.valuesSent, spooled: s.spooled,
+          ...(r.etaS !== undefined && { etaS: Math.round(r.etaS) }),
+        },
+        "backfill progress",
+      );
+    },
+    end: () => {},
+  };
+}
+
+/**
+ * `opcua-ingest backfill`: the historian's raw values of the selected points over [from, to) into the
+ * API, resumable. Summary table on stdout, logs and progress on stderr. Exit 0 when every point is
+ * done and sent; 1 when a point failed or the run was stopped (run the same command to resume); 2 for
+ * bad flags or mapping.
+ */
+export async function backfillCommand(args: BackfillArgs, log: Logger): Promise<number> {
+  let range;
+  try {
+    range = parseTimeRange(args.from, args.to, Date.now());
+  } catch (err) {
+    if (err instanceof TimeRangeError) throw new UsageError(err.message);
+    throw err;
+  }
+  const mapping = loadMapping(args.config);
+  const points = selectPoints(mapping.points, args.points, args.config);
+  const overwrite = args.overwrite || mapping.ingest.overwrite;
+
+  // node-opcua loads only now: usage errors above answer at once.
+  const [{ runBackfill, backfillSpoolFile }, { routeOpcuaLogs }] = await Promise.all([import("../pipeline/backfill.js"), import("../opcua/logging.js")]);
+  routeOpcuaLogs(log);
+  const stop = new AbortController();
+  void onceTerminated(() => {
+    log.error("second signal: exiting at once; what is in the spool is sent by the next run");
+    process.exit(EXIT.failure);
+  }).then((signal) => {
+    log.warn({ signal }, "stopping: no new history reads; values already read stay durable for the next run");
+    stop.abort();
+  });
+  const progress = progressReporter(log);
+  const result = await runBackfill({
+    mapping, points, range, overwrite, dryRun: args.dryRun, log, signal: stop.signal,
+    onProgress: progress.onProgress, progressEveryMs: progress.everyMs,
+  });
+  progress.end();
+
+  const { job } = result;
+  const failed = result.points.filter((p) => p.status === "failed");
+  const head =
+    `backfill ${new Date(job.fromMs).toISOString()} .. ${new Date(job.toMs).toISOString()} (to exclusive), ` +
+    `${points.length} points, ${job.windows} windows of ${durationText(job.windowMs)}${args.dryRun ? ", dry run: nothing sent" : ""}` +
+    (job.resumed ? `, resumed with ${job.windowsAtStart} point-windows already done` : "");
+  process.stdout.write(`${head}\n${summaryTable(result.points, args.dryRun)}\n`);
+  const read = result.points.reduce((n, p) => n + p.read, 0);
+  const took = `${formatDuration(result.elapsedMs / 1000)} (${Math.round(result.valuesPerS)} values/s read)`;
+  if (result.interrupted) {
+    process.stdout.write(
+      `backfill interrupted after ${took}: ${result.leftInSpool} values wait in ${backfillSpoolFile(mapping.state)}; ` +
+        `run the same command to resume (windows already read are not read again)\n`,
+    );
+    return EXIT.failure;
+  }
+  if (failed.length) {
+    process.stdout.write(`backfill finished with ${failed.length} of ${points.length} points failed, in ${took}; fix them and run the same command again to retry only what is missing\n`);
+    return EXIT.failure;
+  }
+  process.stdout.write(`backfill complete: ${read} values read in ${took}${args.dryRun ? "" : ", everything sent"}\n`);
+  return EXIT.ok;
+}

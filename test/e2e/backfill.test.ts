@@ -1,0 +1,235 @@
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startEmulator, type Emulator } from "../../src/ingest/emulator.js";
+import { startCli, type Running } from "../helpers/cli.js";
+import { tempDir } from "../helpers/env.js";
+import { HistorianServer } from "../helpers/historian.js";
+import { waitFor } from "../helpers/wait.js";
+
+// `opcua-ingest backfill` as a child process against a node-opcua server whose variables hold
+// 10,000 historical values each (30 points: 300,000 values), and the emulator in this process.
+// What the emulator stores is compared value by value with the server's history: the ms timestamp
+// and the value string, every value in [from, to) once, none outside.
+const PARTITION = "test-partition";
+const POINTS = 30;
+const VALUES = 10_000;
+const STEP_MS = 1_000;
+// Point p's k-th value is at START + k·STEP + p ms: the range below starts exactly on a value of H000
+// (included) and ends exactly on one (excluded).
+const START = Date.UTC(2024, 2, 1, 0, 0, 0);
+const FROM = START + 100 * STEP_MS;
+const TO = START + 9_900 * STEP_MS;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const dir = tempDir("backfill");
+let server: HistorianServer;
+let seq = 0;
+
+beforeAll(async () => {
+  server = await HistorianServer.start({
+    pkiDir: join(dir.path, "server-pki"), points: POINTS, valuesPerPoint: VALUES, startMs: START, stepMs: STEP_MS,
+    withoutHistory: 1, unsupported: 1,
+    // Fewer nodes per HistoryRead than points read at once: the reader must split its requests.
+    maxNodesPerHistoryReadData: 3,
+  });
+}, 120_000);
+afterAll(async () => {
+  await server?.stop();
+  dir.remove();
+});
+
+interface Job {
+  file: string;
+  state: string;
+  points: { name: string; pointId: string }[];
+}
+
+/** A mapping of these variables for this emulator, with its own state folder. */
+function job(emulator: Emulator, names: readonly string[], o: { window?: string; valuesPerRead?: number; concurrency?: number } = {}): Job {
+  const id = `b${++seq}`;
+  const points = names.map((name) => ({ name, pointId: `${id}-${name}` }));
+  const state = join(dir.path, `${id}-state`);
+  const yaml = `opcua:
+  endpoint: ${server.endpoint}
+ingest:
+  baseUrl: ${emulator.baseUrl}
+  tokenUrl: ${emulator.tokenUrl}
+  partitionId: ${PARTITION}
+  clientId: demo-client
+  clientSecret: demo-secret
+  concurrency: 8
+batch:
+  maxValues: 100
+  maxDelay: 200ms
+backfill:
+  concurrency: ${o.concurrency ?? 8}
+  window: ${o.window ?? "1h"}
+  valuesPerRead: ${o.valuesPerRead ?? 1000}
+state: ${state}
+ops:
+  listen: off
+points:
+${points.map((p) => `  - nodeId: "${server.nodeId(p.name)}"\n    pointId: ${p.pointId}`).join("\n")}
+`;
+  const file = join(dir.path, `${id}.yaml`);
+  writeFileSync(file, yaml);
+  return { file, state, points };
+}
+
+const backfill = (j: Job, ...extra: string[]) => startCli(["backfill", "--config", j.file, "--from", iso(FROM), "--to", iso(TO), ...extra]);
+
+async function finished(r: Running): Promise<number | null> {
+  const code = await r.exit;
+  if (code !== 0 && code !== 1) throw new Error(`exit ${code}\nstdout:\n${r.stdout.join("\n")}\nstderr:\n${r.stderr.join("")}`);
+  return code;
+}
+
+/** Every expected value stored once with its exact text, nothing else (nothing outside [from, to)). */
+function expectExact(emulator: Emulator, j: Job): number {
+  let total = 0;
+  for (const p of j.points) {
+    const want = server.expected(p.name, FROM, TO);
+    const got = emulator.values(PARTITION, p.pointId).map((v) => ({ timestamp: v.timestamp, value: v.value }));
+    expect(got.length, `${p.pointId}: values stored`).toBe(want.length);
+    expect(got, p.pointId).toEqual(want);
+    total += got.length;
+  }
+  return total;
+}
+
+/** The summary row of a point: [READ, SENT, CONFLICTS, BAD SKIPPED, SKIPPED, ERRORS]. */
+function row(r: Running, pointId: string): number[] {
+  const line = r.stdout.find((l) => l.startsWith(`${pointId} `));
+  if (!line) throw new Error(`no summary row for ${pointId}:\n${r.stdout.join("\n")}`);
+  return line.trim().split(/\s+/).slice(1, 7).map(Number);
+}
+
+/** Point-windows read, from the debug log ("window read" lines on stderr). */
+const windowsRead = (r: Running) => r.stderr.join("").split("\n").filter((l) => l.includes('"window read"')).length;
+
+describe("backfill from a historizing server", () => {
+  it("delivers every stored value in [from, to) exactly once, none outside, with a summary per point", async () => {
+    const emulator = await startEmulator();
+    const j = job(emulator, server.names);
+    const t0 = Date.now();
+    const r = backfill(j);
+    expect(await finished(r), r.stderr.join("")).toBe(0);
+    const seconds = (Date.now() - t0) / 1000;
+    const total = expectExact(emulator, j);
+    expect(total).toBeGreaterThan(250_000);
+    for (const p of j.points) {
+      const [read, sent, conflicts, bad] = row(r, p.pointId);
+      expect(read).toBe(server.storedIn(p.name, FROM, TO));
+      expect(sent).toBe(emulator.values(PARTITION, p.pointId).length);
+      expect(conflicts).toBe(0);
+      expect(bad).toBe(server.history.get(p.name)!.filter((v) => v.quality === 2 && v.ms >= FROM && v.ms < TO).length);
+    }
+    expect(r.stdout.some((l) => l.startsWith("backfill complete"))).toBe(true);
+    console.log(`backfill of ${total} values: ${seconds.toFixed(1)} s with process start (${Math.round(total / seconds)} values/s)`);
+    await emulator.close();
+  }, 120_000);
+
+  for (const signal of ["SIGINT", "SIGKILL"] as const) {
+    it(`resumes after ${signal} at about half and completes with nothing missing, without re-reading finished windows`, async () => {
+      const emulator = await startEmulator();
+      const j = job(emulator, server.names, { window: "10m" });
+      const total = server.names.reduce((n, name) => n + server.storedIn(name, FROM, TO), 0);
+      const windows = POINTS * Math.ceil((TO - FROM) / 600_000);
+      const first = backfill(j, "--log-level", "debug");
+      await waitFor(() => windowsRead(first) >= windows / 2, 60_000, "half of the windows read");
+      first.child.kill(signal);
+      const code = await first.exit;
+      let readBefore = 0;
+      if (signal === "SIGINT") {
+        expect(code, first.stderr.join("").slice(-2000)).toBe(1);
+        expect(first.stdout.some((l) => l.startsWith("backfill interrupted") && l.includes("run the same command to resume"))).toBe(true);
+        readBefore = j.points.reduce((n, p) => n + row(first, p.pointId)[0]!, 0);
+        expect(readBefore).toBeLessThan(total);
+      } else {
+        expect(code).toBe(null);
+      }
+      const second = backfill(j, "--log-level", "debug");
+      expect(await finished(second), second.stderr.join("").slice(-3000)).toBe(0);
+      const header = second.stdout.find((l) => l.startsWith("backfill "))!;
+      const resumedWith = Number(/resumed with (\d+) point-windows already done/.exec(header)?.[1]);
+      expect(resumedWith, header).toBeGreaterThanOrEqual(windows / 2 - POINTS);
+      // Windows durable before the stop are not read again.
+      expect(windowsRead(second)).toBe(windows - resumedWith);
+      const readAfter = j.points.reduce((n, p) => n + row(second, p.pointId)[0]!, 0);
+      expect(readAfter).toBeLessThan(total * 0.6);
+      if (signal === "SIGINT") {
+        // Read twice at most: the windows in flight when the signal came (8 points at once, 600 values a window).
+        expect(readBefore + readAfter - total).toBeLessThanOrEqual(8 * 610);
+        expect(readBefore + readAfter).toBeGreaterThanOrEqual(total);
+      }
+      expectExact(emulator, j);
+      console.log(`${signal} after ${windowsRead(first)} of ${windows} windows: the resumed run started with ${resumedWith} done and read ${readAfter} of ${total} values`);
+      await emulator.close();
+    }, 120_000);
+  }
+
+  it("reports a point without history by its pointId (exit 1) while the others complete", async () => {
+    const emulator = await startEmulator();
+    const names = [server.names[0]!, server.withoutHistory[0]!, server.names[1]!, server.unsupported[0]!, server.names[2]!];
+    const j = job(emulator, names);
+    const r = backfill(j);
+    expect(await finished(r)).toBe(1);
+    const [ok0, none, ok1, unsupported, ok2] = j.points;
+    const failedLine = (p: { pointId: string }) => r.stdout.find((l) => l.startsWith(`FAILED ${p.pointId} `)) ?? "";
+    expect(failedLine(none!)).toContain("no HistoryRead access level");
+    expect(failedLine(unsupported!)).toContain("BadHistoryOperationUnsupported");
+    expect(failedLine(none!)).toContain(server.nodeId(none!.name));
+    for (const p of [none!, unsupported!]) expect(row(r, p.pointId)[0]).toBe(0);
+    expect(r.stdout.some((l) => l.includes("2 of 5 points failed"))).toBe(true);
+    expect(r.stderr.join("")).toContain(none!.pointId);
+    expectExact(emulator, { ...j, points: [ok0!, ok1!, ok2!] });
+    console.log(r.stdout.filter((l) => l.startsWith("FAILED")).join("\n"));
+    await emulator.close();
+  }, 60_000);
+
+  it("--dry-run reads and counts, sends nothing and writes no state", async () => {
+    const emulator = await startEmulator();
+    const j = job(emulator, server.names.slice(3, 6));
+    const r = backfill(j, "--dry-run");
+    expect(await finished(r)).toBe(0);
+    expect(emulator.stats().requests).toBe(0);
+    expect(existsSync(join(j.state, "backfill.db"))).toBe(false);
+    for (const p of j.points) {
+      const [read, wouldSend] = row(r, p.pointId);
+      expect(read).toBe(server.storedIn(p.name, FROM, TO));
+      expect(wouldSend).toBe(server.expected(p.name, FROM, TO).length);
+    }
+    expect(r.stdout.some((l) => l.includes("dry run: nothing sent"))).toBe(true);
+    await emulator.close();
+  }, 60_000);
+
+  it("--point selects points; times without a zone, an empty range and unknown points are usage errors (exit 2)", async () => {
+    const emulator = await startEmulator();
+    const j = job(emulator, server.names.slice(0, 4));
+    const picked = j.points[2]!;
+    const r = backfill(j, "--point", picked.pointId, "--overwrite");
+    expect(await finished(r)).toBe(0);
+    expect(emulator.points(PARTITION)).toEqual([picked.pointId]);
+    expectExact(emulator, { ...j, points: [picked] });
+    // A finished job is forgotten: the same command reads everything again; the API answers conflicts.
+    const again = backfill(j, "--point", picked.pointId, "--overwrite");
+    expect(await finished(again)).toBe(0);
+    expect(again.stdout.find((l) => l.startsWith("backfill "))).not.toContain("resumed");
+    const [read, sent, conflicts] = row(again, picked.pointId);
+    expect(read).toBe(server.storedIn(picked.name, FROM, TO));
+    expect(sent + conflicts).toBe(server.expected(picked.name, FROM, TO).length);
+    expectExact(emulator, { ...j, points: [picked] });
+
+    const noZone = startCli(["backfill", "--config", j.file, "--from", "2024-03-01T00:00:00", "--to", "now"]);
+    expect(await noZone.exit).toBe(2);
+    expect(noZone.stderr.join("")).toMatch(/has no time zone; add one/);
+    const empty = startCli(["backfill", "--config", j.file, "--from", "-1h", "--to", "-2h"]);
+    expect(await empty.exit).toBe(2);
+    expect(empty.stderr.join("")).toMatch(/must be before --to/);
+    const unknown = startCli(["backfill", "--config", j.file, "--from", "-1h", "--to", "now", "--point", "nope"]);
+    expect(await unknown.exit).toBe(2);
+    expect(unknown.stderr.join("")).toContain("--point nope");
+    await emulator.close();
+  }, 60_000);
+});
