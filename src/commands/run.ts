@@ -37,22 +37,26 @@ export async function runCommand(configFile: string, drainTimeoutMs: number, log
     log.info({ shard: formatShard(shard), points: mapping.points.length, of: all }, `shard ${formatShard(shard)}: this replica takes ${mapping.points.length} of ${all} points`);
   }
   const connector = new LiveConnector(mapping, log);
-  // SIGHUP or an edited file: validated, then applied point by point (this replica's shard only).
-  const watcher = watchMapping(configFile, log, (next) => {
-    if (shard) next.points = selectShard(next.points, shard);
-    return connector.reload(next);
-  });
   const terminated = onceTerminated(() => {
     log.error("second signal: exiting without waiting for the drain");
     process.exit(EXIT.failure);
   });
+  // Until the watcher runs, a SIGHUP must not end the process (its default action).
+  const earlyHup = () => log.warn("SIGHUP during start-up ignored; send it again once the connector runs");
+  process.on("SIGHUP", earlyHup);
   const started = connector.start();
   const first = await Promise.race([started.then(() => "started" as const), terminated]);
   if (first === "started") {
+    // SIGHUP or an edited file: validated, then applied point by point (this replica's shard only).
+    process.off("SIGHUP", earlyHup);
+    const watcher = watchMapping(configFile, log, (next) => {
+      if (shard) next.points = selectShard(next.points, shard);
+      return connector.reload(next);
+    });
     const signal = await terminated;
+    watcher.close();
     log.info({ signal, backlog: connector.backlog }, "stopping: flushing open batches");
   }
-  watcher.close();
   // What the drain timeout left is safe in the spool and goes out at the next start: still a clean stop.
   await connector.stop(drainTimeoutMs);
   await started.catch(() => {}); // a start interrupted by the signal is not an error

@@ -26,6 +26,7 @@ export class TokenCache {
   private refreshAt = 0;
   private expiresAt = 0;
   private inflight: Promise<string> | undefined;
+  private nextBackgroundTry = 0;
   /** Tokens obtained (metrics). */
   refreshes = 0;
 
@@ -39,8 +40,11 @@ export class TokenCache {
     const now = this.clock.now();
     if (this.token && now < this.refreshAt) return this.token;
     if (this.token && now < this.expiresAt) {
-      // Still valid: refresh in the background and keep sending meanwhile.
-      this.fetchShared().catch(() => {});
+      // Still valid: refresh in the background and keep sending meanwhile; a failing token
+      // endpoint is asked again after a pause, not on every request.
+      if (now >= this.nextBackgroundTry) {
+        this.fetchShared().catch(() => (this.nextBackgroundTry = this.clock.now() + 5_000));
+      }
       return this.token;
     }
     return this.fetchShared();

@@ -151,7 +151,15 @@ export class OpcuaSource<P extends SourcePoint> {
       for (const d of msg.notificationData ?? []) count += (d as { monitoredItems?: unknown[] }).monitoredItems?.length ?? 0;
       this.log.trace({ count }, "notifications received");
     });
-    await this.monitorAll();
+    await this.exclusive(() => this.monitorAll());
+  }
+
+  /** Start, reload and the namespace re-check change the monitored items one at a time. */
+  private serial: Promise<unknown> = Promise.resolve();
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(fn, fn);
+    this.serial = run.catch(() => {});
+    return run;
   }
 
   private async monitorAll(): Promise<void> {
@@ -247,7 +255,11 @@ export class OpcuaSource<P extends SourcePoint> {
    * whose node or monitoring settings changed are re-created, and every other point keeps its
    * item (no gap) with its new settings. Returns what changed.
    */
-  async update(points: readonly P[]): Promise<{ added: string[]; removed: string[]; recreated: string[]; retuned: string[] }> {
+  update(points: readonly P[]): Promise<{ added: string[]; removed: string[]; recreated: string[]; retuned: string[] }> {
+    return this.exclusive(() => this.applyUpdate(points));
+  }
+
+  private async applyUpdate(points: readonly P[]): Promise<{ added: string[]; removed: string[]; recreated: string[]; retuned: string[] }> {
     const next = new Map(points.map((p) => [p.config.pointId, p]));
     const old = new Map(this.points.map((p) => [p.config.pointId, p]));
     const added: P[] = [];
@@ -298,8 +310,10 @@ export class OpcuaSource<P extends SourcePoint> {
       const current = await readNamespaces(session);
       if (current.join("\n") === this.namespaceArray.join("\n")) return;
       this.log.warn("the server's namespace array changed: re-creating monitored items from the namespace URIs");
-      for (const g of this.groups.splice(0)) await g.terminate().catch(() => {});
-      await this.monitorAll();
+      await this.exclusive(async () => {
+        for (const g of this.groups.splice(0)) await g.terminate().catch(() => {});
+        await this.monitorAll();
+      });
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, "could not re-check the namespace array after reconnecting");
     }

@@ -49,7 +49,11 @@ export function createMetrics(view: OpsView, perPoint: boolean): Registry {
   mirror(r, `${P}retries_total`, "Requests that will be retried", [], () => ({ all: s.retries }));
   mirror(r, `${P}queue_overflows_total`, "Notifications with the Overflow bit: the server's queue dropped values", [], () => ({ all: s.overflows }));
   mirror(r, `${P}opcua_reconnects_total`, "OPC UA connection losses", [], () => ({ all: s.reconnects }));
-  mirror(r, `${P}opcua_gaps_total`, "Times the OPC UA session or subscription was lost (a window not seen)", [], () => ({ all: s.gaps.length }));
+  mirror(r, `${P}opcua_gaps_total`, "Times the OPC UA session or subscription was lost (a window not seen)", [], () => ({ all: s.gapCount }));
+  mirror(r, `${P}gap_fills_total`, "Gaps read back from the server's history", [], () => ({ all: s.gapFills }));
+  mirror(r, `${P}gap_fill_values_total`, "Values recovered by gap fill", [], () => ({ all: s.gapFilled }));
+  mirror(r, `${P}heartbeats_total`, "Values re-sent by the heartbeat", [], () => ({ all: s.heartbeats }));
+  mirror(r, `${P}spool_commit_errors_total`, "Group commits that failed (values kept in memory and retried)", [], () => ({ all: s.commitErrors }));
   mirror(r, `${P}token_refreshes_total`, "Access tokens obtained", [], () => ({ all: view.tokenRefreshes() }));
   mirror(r, `${P}timestamp_fallbacks_total`, "Values stamped with another timestamp than configured, by the one used", ["used"], () => s.timestampFallback);
 

@@ -62,12 +62,13 @@ export class Delivery {
     this.commit();
     this.scheduler.flushAll(this.spool.backlog().map((b) => b.pointId));
     this.sender.wake();
-    const drained = await this.sender.drain(timeoutMs);
+    const drained = await this.sender.drain(timeoutMs, () => this.commit());
     this.sender.stop();
     this.scheduler.stop();
     await (drained ? this.client.close() : this.client.destroy());
     await this.sender.whenIdle();
-    const left = drained ? 0 : this.spool.rows;
+    this.commit(); // the last acknowledgements, before counting what is left
+    const left = this.spool.rows;
     this.spool.close();
     return left;
   }

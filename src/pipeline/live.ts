@@ -17,6 +17,9 @@ import type { Sample } from "./types.js";
 /** StatusCode info bits: InfoType DataValue (0x400) with Overflow (0x80). */
 const OVERFLOW = 0x480;
 
+/** Samples held in memory while commits fail, at most (about 10 s at 100,000 values/s). */
+const MAX_BUFFERED = 1_000_000;
+
 /** Rows that trigger a commit before the interval is up, so a burst does not pile up in memory. */
 const COMMIT_ROWS = 5_000;
 
@@ -39,6 +42,8 @@ export interface LivePoint extends SourcePoint {
   fillAfter?: number;
   /** Gap fill found no history for this node (auto mode stops trying). */
   noHistory?: boolean;
+  /** Timestamp of `last` when the connection was lost. */
+  lastBeforeLoss?: number;
 }
 
 export class LiveConnector implements OpsView {
@@ -96,6 +101,8 @@ export class LiveConnector implements OpsView {
         const r = convert(config.pointId, raw, config, point.enumLabels);
         if (!r.ok) {
           stats.drop(config.pointId, r.reason);
+          // A heartbeat must not go on repeating a Good value the device has since reported Bad.
+          if (r.reason === "bad_status") point.last = undefined;
           return;
         }
         if (r.fallback) stats.timestampFallback[r.fallback]++;
@@ -108,25 +115,38 @@ export class LiveConnector implements OpsView {
         this.append(r.sample, raw.receivedAt);
       },
       state: (s) => {
-        if (s === "reconnecting" && this.sourceState !== "reconnecting") stats.reconnects++;
+        if (s === "reconnecting" && this.sourceState !== "reconnecting") {
+          stats.reconnects++;
+          // Where a fill would start: values that arrive while items are re-created must not move it.
+          for (const p of this.source.currentPoints()) p.lastBeforeLoss = p.last?.ts ?? p.lastBeforeLoss;
+        }
         this.sourceState = s;
       },
       gap: (from, to) => {
         stats.gaps.push({ from, to });
+        stats.gapCount++;
         if (stats.gaps.length > 100) stats.gaps.shift();
-        // Fill each point from its last value up to its first value after the recovery.
-        for (const p of this.source.currentPoints()) if (p.last) p.fillAfter = p.last.ts;
+        // Fill each point from its last value before the loss up to its first value after the recovery.
+        for (const p of this.source.currentPoints()) if (p.lastBeforeLoss !== undefined) p.fillAfter ??= p.lastBeforeLoss;
       },
     });
   }
 
-  private toLivePoints(points: readonly PointConfig[]): LivePoint[] {
-    // Per-point counters resolved once, not looked up per value. A point this connector delivered
-    // before it stopped is gap-filled from there when its first live value arrives.
-    const last = this.mapping.gapFill.enabled === false ? new Map<string, number>() : this.spool.lastTimestamps();
+  /**
+   * Run-time points for a mapping. Per-point counters are resolved once, not looked up per value.
+   * At start, a point delivered before the stop is gap-filled from its last spooled timestamp when
+   * its first live value arrives; on reload, a point that stays keeps its state (last value, fill).
+   */
+  private toLivePoints(points: readonly PointConfig[], previous?: readonly LivePoint[]): LivePoint[] {
+    const kept = new Map((previous ?? []).map((p) => [p.config.pointId, p]));
+    const last = previous || this.mapping.gapFill.enabled === false ? new Map<string, number>() : this.spool.lastTimestamps();
     return points.map((config) => {
+      const old = kept.get(config.pointId);
+      if (old) return { ...old, config };
       const fillAfter = last.get(config.pointId);
-      return fillAfter === undefined ? { config, counters: this.stats.point(config.pointId) } : { config, counters: this.stats.point(config.pointId), fillAfter };
+      const point: LivePoint = { config, counters: this.stats.point(config.pointId) };
+      if (fillAfter !== undefined) point.fillAfter = fillAfter;
+      return point;
     });
   }
 
@@ -158,10 +178,12 @@ export class LiveConnector implements OpsView {
             this.append(r.sample, this.clock.now());
           }
         });
-        if (outcome?.kind === "failed") {
-          if (outcome.permanent) point.noHistory = true;
-          const level = enabled === true ? "warn" : "debug";
-          this.log[level]({ pointId: config.pointId, reason: outcome.reason }, "gap fill: cannot read the point's history");
+        if (outcome === undefined) return; // stopping, or no session
+        if (outcome.kind !== "done") {
+          if (outcome.kind === "failed" && outcome.permanent) point.noHistory = true;
+          const reason = outcome.kind === "failed" ? outcome.reason : "stopped";
+          const level = enabled === true || (outcome.kind === "failed" && !outcome.permanent) ? "warn" : "debug";
+          this.log[level]({ pointId: config.pointId, from: new Date(from).toISOString(), to: new Date(firstLive).toISOString(), reason }, "gap fill: cannot read the point's history; this window stays open");
           return;
         }
         this.stats.gapFilled += values;
@@ -187,11 +209,14 @@ export class LiveConnector implements OpsView {
   }
 
   private append(sample: Sample, arrived: number): void {
+    // Commits failing for long (disk full) must not grow memory without bound.
+    if (this.spool.buffered >= MAX_BUFFERED) return this.stats.drop(sample.pointId, "spool_error");
     if (!this.spool.append(sample, arrived)) this.spoolFull(sample.pointId, 1);
     else if (this.spool.buffered >= COMMIT_ROWS) this.commit();
   }
 
   async start(): Promise<void> {
+    this.spool.registerPoints(this.mapping.points.map((p) => p.pointId));
     const backlog = this.spool.backlog();
     this.log.info(
       { points: this.mapping.points.length, endpoint: this.mapping.opcua.endpoint, api: this.mapping.ingest.baseUrl, spooled: this.spool.rows },
@@ -216,7 +241,7 @@ export class LiveConnector implements OpsView {
     this.heartbeatTimer?.cancel();
     this.heartbeatTimer = undefined;
     if (periods.length === 0) return;
-    const tick = Math.max(100, Math.min(1_000, Math.min(...periods) / 4));
+    const tick = Math.max(100, Math.min(1_000, periods.reduce((a, b) => Math.min(a, b)) / 4));
     const run = () => {
       const now = this.clock.now();
       for (const p of this.source.currentPoints()) {
@@ -242,7 +267,7 @@ export class LiveConnector implements OpsView {
       (k) => JSON.stringify(next[k]) !== JSON.stringify(this.mapping[k]),
     );
     if (needsRestart.length) this.log.warn({ sections: needsRestart }, "mapping reload: these sections changed and need a restart; kept as they were");
-    const r = await this.source.update(this.toLivePoints(next.points));
+    const r = await this.source.update(this.toLivePoints(next.points, this.source.currentPoints()));
     this.mapping = { ...this.mapping, points: next.points };
     this.scheduleHeartbeat();
     this.log.info({ added: r.added.length, removed: r.removed.length, recreated: r.recreated.length, retuned: r.retuned.length, points: next.points.length }, "mapping reloaded");
@@ -267,10 +292,23 @@ export class LiveConnector implements OpsView {
 
   /** The group commit: buffered samples become durable, acknowledged ones are deleted. */
   private commit(): void {
-    const { added, droppedOldest } = this.spool.commit();
-    if (droppedOldest > 0) this.spoolFull(undefined, droppedOldest);
-    for (const [pointId, firstArrived] of added) this.scheduler.update(pointId, this.spool.unread(pointId), firstArrived);
+    let result;
+    try {
+      result = this.spool.commit();
+    } catch (err) {
+      // Disk full, file locked: the samples stay buffered (bounded in append) for the next commit.
+      this.stats.commitErrors++;
+      const now = this.clock.now();
+      if (now - this.lastCommitError >= 10_000) {
+        this.lastCommitError = now;
+        this.log.error({ err: (err as Error).message, buffered: this.spool.buffered }, "spool commit failed; values are kept in memory and the commit is retried");
+      }
+      return;
+    }
+    if (result.droppedOldest > 0) this.spoolFull(undefined, result.droppedOldest);
+    for (const [pointId, firstArrived] of result.added) this.scheduler.update(pointId, this.spool.unread(pointId), firstArrived);
   }
+  private lastCommitError = 0;
 
   private spoolFull(pointId: string | undefined, n: number): void {
     if (pointId) this.stats.drop(pointId, "spool_full", n);
@@ -311,14 +349,17 @@ export class LiveConnector implements OpsView {
    * stays in the spool for the next start. Returns the number of values left.
    */
   async stop(graceMs: number): Promise<number> {
+    this.fillQueue.length = 0; // fills not started yet are dropped: their windows are logged as open
     await this.source.stop();
+    // Running fills end with the session (their reads fail); wait for them, boundedly, before the spool closes.
+    for (let waited = 0; this.fillsRunning > 0 && waited < 5_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
     await this.ops?.close();
     this.commitTimer?.cancel();
     this.heartbeatTimer?.cancel();
     this.commit();
     this.scheduler.flushAll(this.spool.backlog().map((b) => b.pointId));
     this.sender.wake();
-    const drained = await this.sender.drain(graceMs);
+    const drained = await this.sender.drain(graceMs, () => this.commit());
     this.sender.stop();
     this.scheduler.stop();
     await (drained ? this.client.close() : this.client.destroy());

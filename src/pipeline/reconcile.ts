@@ -93,7 +93,10 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
           fromHistorian.sort((a, b) => a.ts - b.ts);
           const h = dedupeMs(fromHistorian, mapping.ingest.overwrite).kept;
           const a: Timed[] = [];
-          for await (const page of readApiValues(mapping.ingest, reader.tokens, reader.agent, point.pointId, w, end)) a.push(...page);
+          for await (const page of readApiValues(mapping.ingest, reader.tokens, reader.agent, point.pointId, w, end)) {
+            // Clamped, whatever the API makes of the filter's bounds: a value is compared in one window only.
+            for (const v of page) if (v.ts >= w && v.ts < end) a.push(v);
+          }
           r.historian += h.length;
           r.api += a.length;
           compared += h.length + a.length;

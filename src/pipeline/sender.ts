@@ -7,6 +7,10 @@ import { dedupeMs } from "./dedup.js";
 import type { Scheduler } from "./scheduler.js";
 import type { Stats } from "./stats.js";
 
+/** Shortest pause after a transient failure, even when Retry-After says 0. */
+const MIN_PAUSE = 250;
+const MAX_RETRY_AFTER = 600_000;
+
 export type SendFn = (pointId: string, samples: readonly SpoolRow[], overwrite: boolean) => Promise<SendResult>;
 
 export interface SenderOptions {
@@ -64,27 +68,26 @@ export class Sender {
     while (this.active < this.opts.concurrency) {
       const pointId = this.scheduler.next();
       if (pointId === undefined) break;
-      if (this.busy.has(pointId)) continue; // rescheduled by its own request's end
+      if (this.busy.has(pointId)) continue; // rescheduled when its own request ends
       this.busy.add(pointId);
       this.active++;
       void this.work(pointId).finally(() => {
         this.busy.delete(pointId);
         this.active--;
+        // Due again? By count at once, otherwise maxDelay after its oldest remaining value arrived.
+        // Only now, with the point no longer busy, so it can never have two requests in flight.
+        if (!this.stopped) this.scheduler.update(pointId, this.spool.unread(pointId), this.spool.firstUnreadArrival(pointId));
         this.wake();
         if (this.active === 0) this.notifyIdle();
       });
     }
   }
 
-  get inFlight(): number {
-    return this.active;
-  }
-
   /** Resolves true once nothing is in flight or stored unsent; false at the deadline. */
-  async drain(timeoutMs: number): Promise<boolean> {
+  async drain(timeoutMs: number, commit: () => void = () => void this.spool.commit()): Promise<boolean> {
     const deadline = this.clock.now() + timeoutMs;
     for (;;) {
-      this.spool.commit(); // applies acknowledgements, so rows counts only what is still unsent
+      commit(); // the owner's commit: applies acknowledgements (rows = what is unsent) and schedules new rows
       if (this.active === 0 && this.spool.rows === 0) return true;
       const left = deadline - this.clock.now();
       if (left <= 0) return false;
@@ -118,6 +121,22 @@ export class Sender {
     await this.pace();
     const rows = this.spool.take(pointId, this.opts.maxValues);
     if (rows.length === 0) return;
+    try {
+      await this.deliver(pointId, rows);
+    } catch (err) {
+      // A spool write failed (disk full, locked): the rows stay stored; take them again after a pause.
+      try {
+        this.spool.release(pointId, rows);
+      } catch {
+        // the spool is unusable; rows stay in the file for the next start
+      }
+      const now = this.clock.now();
+      this.pausedUntil = Math.max(this.pausedUntil, now + backoffMs(this.failures++, this.opts.backoff));
+      this.log.error({ pointId, err: (err as Error).message }, "delivery failed on the spool; retrying after a pause");
+    }
+  }
+
+  private async deliver(pointId: string, rows: SpoolRow[]): Promise<void> {
     const { kept, duplicates } = dedupeMs(rows, this.opts.overwrite);
     this.stats.duplicates += duplicates;
     const started = performance.now();
@@ -159,14 +178,15 @@ export class Sender {
         }
         this.spool.release(pointId, rows);
         this.apiDown(result.reason, now);
-        const delay = result.afterMs ?? backoffMs(this.failures++, this.opts.backoff);
+        // One step of backoff per pause, not per request that was in flight when the API went down;
+        // Retry-After is honoured, at least MIN_PAUSE (0 would spin) and at most 10 minutes.
+        const paused = now < this.pausedUntil;
+        const step = paused ? 0 : backoffMs(this.failures++, this.opts.backoff);
+        const delay = result.afterMs === undefined ? step : Math.min(MAX_RETRY_AFTER, Math.max(MIN_PAUSE, result.afterMs));
         this.pausedUntil = Math.max(this.pausedUntil, now + delay);
         break;
       }
     }
-    // Due again? By count at once, otherwise maxDelay after its oldest remaining value arrived.
-    this.busy.delete(pointId);
-    this.scheduler.update(pointId, this.spool.unread(pointId), this.spool.firstUnreadArrival(pointId));
   }
 
   private deadLetter(pointId: string, rows: readonly SpoolRow[], status: number, detail: string, now: number): void {

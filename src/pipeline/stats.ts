@@ -22,7 +22,11 @@ export class Stats {
   conflicts = 0;
   /** Values merged away inside one batch because their millisecond repeated. */
   duplicates = 0;
-  dropped: Partial<Record<DropReason | "dead_letter" | "spool_full", number>> = {};
+  dropped: Partial<Record<DropReason | "dead_letter" | "spool_full" | "spool_error", number>> = {};
+  /** Group commits that failed (the samples stayed buffered). */
+  commitErrors = 0;
+  /** Times the OPC UA session or subscription was lost (every one; `gaps` keeps the last 100). */
+  gapCount = 0;
   timestampFallback = { server: 0, received: 0 };
   requests = 0;
   overflows = 0;

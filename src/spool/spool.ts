@@ -46,7 +46,10 @@ export class Spool {
   private readonly points = new Map<string, PointState>();
   private buffer: { point: PointState; pointId: string; s: Sample; arrived: number }[] = [];
   private bufferBytes = 0;
-  private acks = new Map<number, number>(); // point key → highest acknowledged id
+  /** Acknowledged id ranges [point key, first id, last id], deleted in the next commit. */
+  private acks: [number, number, number][] = [];
+  /** Refused batches, written in the next commit together with the deletion of their rows. */
+  private letters: unknown[][] = [];
   private ackBytes = 0;
   /** Rows and approximate bytes stored (committed, not yet deleted). */
   rows = 0;
@@ -54,7 +57,8 @@ export class Spool {
   droppedNewest = 0;
   droppedOldest = 0;
   private readonly st: {
-    insert: Statement; insertPoint: Statement; take: Statement; firstArrival: Statement; deleteUpTo: Statement;
+    insert: Statement; insertPoint: Statement; findPoint: Statement; take: Statement; firstArrival: Statement; deleteRange: Statement;
+    letter: Statement;
     countAfter: Statement; oldest: Statement; progress: Statement;
   };
 
@@ -67,10 +71,12 @@ export class Spool {
     migrate(this.db, opts.file);
     this.st = {
       insert: this.db.prepare("INSERT INTO samples (point, ts, value, quality, arrived) VALUES (?, ?, ?, ?, ?)"),
-      insertPoint: this.db.prepare("INSERT INTO points (point_id) VALUES (?)"),
+      insertPoint: this.db.prepare("INSERT OR IGNORE INTO points (point_id) VALUES (?)"),
+      findPoint: this.db.prepare("SELECT key FROM points WHERE point_id = ?").pluck(),
+      letter: this.db.prepare("INSERT INTO dead_letters (at, point_id, status, detail, overwrite, samples) VALUES (?, ?, ?, ?, ?, ?)"),
       take: this.db.prepare("SELECT id, ts, value, quality FROM samples WHERE point = ? AND id > ? ORDER BY id LIMIT ?"),
       firstArrival: this.db.prepare("SELECT arrived FROM samples WHERE point = ? AND id > ? ORDER BY id LIMIT 1").pluck(),
-      deleteUpTo: this.db.prepare("DELETE FROM samples WHERE point = ? AND id <= ?"),
+      deleteRange: this.db.prepare("DELETE FROM samples WHERE point = ? AND id BETWEEN ? AND ?"),
       countAfter: this.db.prepare("SELECT COUNT(*) FROM samples WHERE point = ? AND id > ?").pluck(),
       oldest: this.db.prepare("SELECT arrived FROM samples ORDER BY id LIMIT 1").pluck(),
       progress: this.db.prepare(
@@ -118,13 +124,16 @@ export class Spool {
     return this.buffer.length;
   }
 
-  /** One transaction: buffered samples in, acknowledged rows out, then the size cap. */
+  /**
+   * One transaction: buffered samples in, acknowledged rows out (with their dead letters), then the
+   * size cap. When SQLite fails (disk full, locked), nothing is lost from memory: the buffer and the
+   * acknowledgements stay for the next commit, and the error goes to the caller.
+   */
   commit(): CommitResult {
     const added = new Map<string, number>();
     const buffer = this.buffer;
     const acks = this.acks;
-    this.buffer = [];
-    this.acks = new Map();
+    const letters = this.letters;
     let deleted = 0;
     let droppedOldest = 0;
     const newest = new Map<string, number>();
@@ -134,11 +143,15 @@ export class Spool {
         if ((newest.get(b.pointId) ?? -Infinity) < b.s.ts) newest.set(b.pointId, b.s.ts);
       }
       for (const [pointId, ts] of newest) this.st.progress.run(pointId, ts);
-      for (const [key, upTo] of acks) deleted += this.st.deleteUpTo.run(key, upTo).changes;
+      for (const l of letters) this.st.letter.run(...l);
+      for (const [key, first, last] of acks) deleted += this.st.deleteRange.run(key, first, last).changes;
       if (this.opts.whenFull === "dropOldest" && this.bytes + this.bufferBytes - this.ackBytes > this.opts.maxBytes) {
         droppedOldest = this.dropOldest();
       }
     })();
+    this.buffer = [];
+    this.acks = [];
+    this.letters = [];
     for (const b of buffer) {
       b.point.unread++;
       if (!added.has(b.pointId)) added.set(b.pointId, b.arrived);
@@ -189,8 +202,7 @@ export class Spool {
   ack(pointId: string, rows: readonly SpoolRow[]): void {
     const p = this.points.get(pointId);
     if (!p || rows.length === 0) return;
-    const last = rows[rows.length - 1]!.id;
-    if ((this.acks.get(p.key) ?? 0) < last) this.acks.set(p.key, last);
+    this.acks.push([p.key, rows[0]!.id, rows[rows.length - 1]!.id]);
     for (const r of rows) this.ackBytes += rowBytes(r.value);
   }
 
@@ -217,9 +229,8 @@ export class Spool {
 
   /** Permanently refused rows: kept with the API's answer, never silently deleted. */
   deadLetter(pointId: string, rows: readonly SpoolRow[], status: number, detail: string, overwrite: boolean, at: number): void {
-    this.db
-      .prepare("INSERT INTO dead_letters (at, point_id, status, detail, overwrite, samples) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(at, pointId, status, detail, overwrite ? 1 : 0, JSON.stringify(rows.map((r) => [r.ts, r.value, r.quality])));
+    // Written in the same commit that deletes the rows: a crash between the two cannot keep both.
+    this.letters.push([at, pointId, status, detail, overwrite ? 1 : 0, JSON.stringify(rows.map((r) => [r.ts, r.value, r.quality]))]);
     this.ack(pointId, rows);
   }
 
@@ -232,11 +243,18 @@ export class Spool {
   }
   private dataVersion: number | undefined;
 
+  /** Register points in one transaction (one fsync), not one autocommit per first value. */
+  registerPoints(pointIds: Iterable<string>): void {
+    this.db.transaction(() => {
+      for (const id of pointIds) this.point(id);
+    })();
+  }
+
   private point(pointId: string): PointState {
     let p = this.points.get(pointId);
     if (!p) {
-      const key = Number(this.st.insertPoint.run(pointId).lastInsertRowid);
-      p = { key, unread: 0, cursor: 0 };
+      this.st.insertPoint.run(pointId); // OR IGNORE: `deadletter retry` may have added it meanwhile
+      p = { key: this.st.findPoint.get(pointId) as number, unread: 0, cursor: 0 };
       this.points.set(pointId, p);
     }
     return p;
@@ -247,7 +265,7 @@ export class Spool {
   }
 
   close(): void {
-    if (this.buffer.length > 0 || this.acks.size > 0) this.commit();
+    if (this.buffer.length > 0 || this.acks.length > 0 || this.letters.length > 0) this.commit();
     this.db.close();
   }
 }

@@ -113,6 +113,7 @@ describe("Sender", () => {
     calls[1]!.resolve(ok);
     await flush();
     expect(stats.dropped.dead_letter).toBe(3);
+    spool.commit(); // the dead letter is written with the deletion of its rows
     const letters = spool.database.prepare("SELECT point_id, status, detail FROM dead_letters").all();
     expect(letters).toEqual([{ point_id: "a", status: 404, detail: "unknown point" }]);
   });

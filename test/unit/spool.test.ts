@@ -123,8 +123,28 @@ describe("Spool", () => {
     sp.load();
     expect(sp.take("gone", 10).map((r) => r.value)).toEqual(["v1", "v2"]);
     sp.deadLetter("gone", [], 400, "x", false, 1);
+    sp.commit();
     expect(purgeDeadLetters(db)).toBe(1);
     db.close();
+    sp.close();
+  });
+
+  it("keeps buffered samples and acknowledgements in memory when a commit fails (disk full), and writes them later", () => {
+    const sp = open(file());
+    sp.append(s("a", 1), 1);
+    sp.commit();
+    const taken = sp.take("a", 10);
+    sp.ack("a", taken);
+    const pages = sp.database.pragma("page_count", { simple: true }) as number;
+    sp.database.pragma(`max_page_count = ${pages}`); // the file may not grow: SQLITE_FULL
+    for (let i = 2; i < 3_000; i++) sp.append(s("a", i, "z".repeat(200)), i);
+    expect(() => sp.commit()).toThrow(/full/i);
+    expect(sp.buffered).toBe(2_998);
+    sp.database.pragma("max_page_count = 1073741823");
+    sp.commit();
+    expect(sp.buffered).toBe(0);
+    expect(sp.rows).toBe(2_998); // the acknowledged row went, every buffered one is stored
+    expect(sp.take("a", 5_000).map((r) => r.ts)).toEqual(Array.from({ length: 2_998 }, (_, i) => i + 2));
     sp.close();
   });
 
