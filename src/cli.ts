@@ -23,9 +23,9 @@ Usage:
                                                           batches the API refused for good: show, resend, delete
   opcua-ingest schema                                     print the mapping's JSON Schema (mappings/schema.json)
   opcua-ingest backfill --config FILE --from TIME --to TIME [--point ID]... [--overwrite] [--dry-run]
+                                                          historian backfill of [from, to); resumable
   opcua-ingest reconcile --config FILE --from TIME --to TIME [--point ID]... [--json] [--repair [--overwrite]]
                                                           compare the API with the historian; repair what is missing
-                                                          historian backfill of [from, to); resumable
 
 Options on every command: --help, --log-level LEVEL (trace|debug|info|warn|error; default info, or LOG_LEVEL)
   opcua-ingest --version
@@ -116,8 +116,9 @@ backfill.valuesPerRead values per call with continuation points, backfill.concur
 
 Resumable: stopped by Ctrl-C (or a crash, or kill -9), the same command continues after the last
 window whose values were durable; relative times keep the values of the first run. A different
-range, window or point selection is a new job. Prints a table per point (read, sent, conflicts,
-Bad skipped, skipped, errors). Progress on stderr: a bar on a terminal, else a log line every 5 s.
+range, window or point selection is a new job. One backfill per state folder at a time. Prints a
+table per point (read, sent, conflicts, Bad skipped, skipped, errors). Progress on stderr: a bar
+on a terminal, else a log line every 5 s.
 Exit 0 when every point is done and sent; 1 when a point failed (each named with its reason) or
 the run was stopped; 2 for bad flags, times or mapping.`,
   emulator: `opcua-ingest emulator [--port N] [--host ADDR] [--token-lifetime SECONDS] [--latency MS]

@@ -1,5 +1,8 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
+import { createLogger } from "../ops/logger.js";
 import type { PointConfig } from "../config/types.js";
 import { formatDuration, progressLine, rates, summaryTable, type ProgressSnapshot } from "../pipeline/backfill-report.js";
 import { parseTimeRange, TimeRangeError } from "../pipeline/timerange.js";
@@ -29,32 +32,83 @@ export function selectPoints(all: readonly PointConfig[], wanted: readonly strin
   return all.filter((p) => set.has(p.pointId));
 }
 
+/**
+ * One backfill per state folder at a time: two would share state/backfill.db, and one's
+ * acknowledgements would delete rows the other has not sent. A lock file with the owner's pid; a
+ * lock whose process is gone (kill -9, crash) is taken over.
+ */
+export function lockState(stateDir: string): () => void {
+  mkdirSync(stateDir, { recursive: true });
+  const file = join(stateDir, "backfill.lock");
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(file, "wx");
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      // Only our own lock: after we released it, another backfill may hold the file.
+      const release = () => {
+        try {
+          if (readFileSync(file, "utf8").trim() === String(process.pid)) rmSync(file, { force: true });
+        } catch {
+          // already gone
+        }
+      };
+      process.once("exit", release);
+      return release;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw err;
+      const pid = Number(readFileSync(file, "utf8").trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw Object.assign(new Error(`another backfill (pid ${pid}) is running on ${stateDir}; wait for it or stop it (Ctrl-C), then run this one again`), { code: "BACKFILL_RUNNING" });
+      }
+      rmSync(file, { force: true }); // stale: its process is gone
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** 3600000 → "1h", 90000 → "90s". */
 function durationText(ms: number): string {
   for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
   return `${ms}ms`;
 }
 
-/** Progress on stderr: a redrawn bar on a terminal, a JSON log line every few seconds otherwise. */
-function progressReporter(log: Logger): { onProgress: (s: ProgressSnapshot) => void; everyMs: number; end(): void } {
+/**
+ * Progress on stderr: a redrawn bar on a terminal (log lines are written above it, the bar stays
+ * last), a JSON log line every few seconds otherwise.
+ */
+function progressReporter(base: Logger): { log: Logger; onProgress: (s: ProgressSnapshot) => void; everyMs: number; end(): void } {
   if (process.stderr.isTTY) {
-    let drawn = false;
+    let bar = "";
+    const log = createLogger(base.level, { write: (line: string) => void process.stderr.write(bar ? `\r\x1b[K${line}${bar}` : line) });
     return {
+      log,
       everyMs: 250,
       onProgress: (s) => {
-        process.stderr.write(`\r\x1b[K${progressLine(s, Math.max(10, Math.min(30, (process.stderr.columns ?? 80) - 70)))}`);
-        drawn = true;
+        if (s.valuesRead === 0 && s.windowsDone === s.windowsAtStart && s.phase === "reading") return; // still connecting
+        bar = progressLine(s, Math.max(10, Math.min(30, (process.stderr.columns ?? 80) - 70)));
+        process.stderr.write(`\r\x1b[K${bar}`);
       },
       end: () => {
-        if (drawn) process.stderr.write("\n");
+        if (bar) process.stderr.write("\n");
+        bar = "";
       },
     };
   }
   return {
+    log: base,
     everyMs: 5_000,
     onProgress: (s) => {
       const r = rates(s);
-      log.info(
+      base.info(
         {
           phase: s.phase, windowsDone: s.windowsDone, windowsTotal: s.windowsTotal, percent: Math.floor(r.fraction * 100),
           valuesRead: s.valuesRead, valuesPerS: Math.round(r.valuesPerS), valuesSent: s.valuesSent, spooled: s.spooled,
@@ -73,7 +127,7 @@ function progressReporter(log: Logger): { onProgress: (s: ProgressSnapshot) => v
  * done and sent; 1 when a point failed or the run was stopped (run the same command to resume); 2 for
  * bad flags or mapping.
  */
-export async function backfillCommand(args: BackfillArgs, log: Logger): Promise<number> {
+export async function backfillCommand(args: BackfillArgs, baseLog: Logger): Promise<number> {
   let range;
   try {
     range = parseTimeRange(args.from, args.to, Date.now());
@@ -85,6 +139,9 @@ export async function backfillCommand(args: BackfillArgs, log: Logger): Promise<
   const points = selectPoints(mapping.points, args.points, args.config);
   const overwrite = args.overwrite || mapping.ingest.overwrite;
 
+  const unlock = args.dryRun ? () => {} : lockState(mapping.state);
+  const progress = progressReporter(baseLog);
+  const log = progress.log;
   // node-opcua loads only now: usage errors above answer at once.
   const [{ runBackfill, backfillSpoolFile }, { routeOpcuaLogs }] = await Promise.all([import("../pipeline/backfill.js"), import("../opcua/logging.js")]);
   routeOpcuaLogs(log);
@@ -96,12 +153,16 @@ export async function backfillCommand(args: BackfillArgs, log: Logger): Promise<
     log.warn({ signal }, "stopping: no new history reads; values already read stay durable for the next run");
     stop.abort();
   });
-  const progress = progressReporter(log);
-  const result = await runBackfill({
-    mapping, points, range, overwrite, dryRun: args.dryRun, log, signal: stop.signal,
-    onProgress: progress.onProgress, progressEveryMs: progress.everyMs,
-  });
-  progress.end();
+  let result;
+  try {
+    result = await runBackfill({
+      mapping, points, range, overwrite, dryRun: args.dryRun, log, signal: stop.signal,
+      onProgress: progress.onProgress, progressEveryMs: progress.everyMs,
+    });
+  } finally {
+    progress.end();
+    unlock();
+  }
 
   const { job } = result;
   const failed = result.points.filter((p) => p.status === "failed");

@@ -296,7 +296,10 @@ describe("the image's stages, replayed without a container engine", () => {
       const devOnly = Object.entries(lock.packages).filter(([path, p]) => p.dev && path.startsWith("node_modules/")).map(([path]) => path);
       expect(devOnly.length).toBeGreaterThan(0);
       for (const path of devOnly) expect(existsSync(join(app, path)), path).toBe(false);
-      expect(existsSync(join(app, "src"))).toBe(false);
+      // Of the sources, only the status page's static files ship (served next to dist/ops).
+      expect(readdirSync(join(app, "src"))).toEqual(["ops"]);
+      expect(readdirSync(join(app, "src", "ops"))).toEqual(["page"]);
+      expect(existsSync(join(app, "src", "ops", "page", "index.html"))).toBe(true);
 
       const version = image(["--version"]);
       expect(version.status, version.stderr).toBe(0);

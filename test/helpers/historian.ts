@@ -19,6 +19,8 @@ export const HISTORIAN_NS = "urn:opcua-ingest:test-historian";
 
 export interface HistorianSpec {
   pkiDir: string;
+  /** Default 0: an ephemeral port (give the old one to restart "the same" server). */
+  port?: number;
   /** Historizing variables H000… */
   points: number;
   valuesPerPoint: number;
@@ -115,7 +117,7 @@ export class HistorianServer {
     await serverCertificateManager.initialize();
     await userCertificateManager.initialize();
     const server = new OPCUAServer({
-      port: 0,
+      port: spec.port ?? 0,
       hostname: "127.0.0.1",
       alternateHostname: ["127.0.0.1"],
       serverCertificateManager,
