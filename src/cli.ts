@@ -21,6 +21,7 @@ Usage:
                                                           run the local Ingest API emulator
   opcua-ingest deadletter list|retry|purge --config FILE [--id N]... [--json]
                                                           batches the API refused for good: show, resend, delete
+  opcua-ingest plant [--port 4840] [--host 127.0.0.1]      the demo's simulated plant alone (for compose)
   opcua-ingest schema                                     print the mapping's JSON Schema (mappings/schema.json)
   opcua-ingest backfill --config FILE --from TIME --to TIME [--point ID]... [--overwrite] [--dry-run]
                                                           historian backfill of [from, to); resumable
@@ -250,6 +251,14 @@ async function main(argv: string[]): Promise<number> {
         latencyMs: integer(values, "latency", undefined),
       });
     }
+    case "plant": {
+      const { plantCommand } = await import("./commands/plant.js");
+      return plantCommand({
+        port: integer(values, "port", 4840) ?? 4840,
+        host: typeof values.host === "string" ? values.host : "127.0.0.1",
+        state: typeof values.state === "string" ? values.state : "./state",
+      });
+    }
     case "schema":
       process.stdout.write(`${JSON.stringify(mappingJsonSchema(), null, 2)}\n`);
       return EXIT.ok;
@@ -295,7 +304,7 @@ async function main(argv: string[]): Promise<number> {
       );
     }
     default:
-      throw new UsageError(`unknown command "${command}"; commands: run, validate, browse, backfill, reconcile, demo, emulator, deadletter, schema`);
+      throw new UsageError(`unknown command "${command}"; commands: run, validate, browse, backfill, reconcile, demo, plant, emulator, deadletter, schema`);
   }
 }
 

@@ -29,8 +29,8 @@ export class DemoPlant {
   private timers: NodeJS.Timeout[] = [];
   private constructor(readonly server: SimServer) {}
 
-  static async start(pkiDir: string, port = 0): Promise<DemoPlant> {
-    const server = await SimServer.start({ port, pkiDir, namespaceUri: "urn:opcua-ingest:demo-plant" });
+  static async start(pkiDir: string, port = 0, host?: string): Promise<DemoPlant> {
+    const server = await SimServer.start({ port, pkiDir, namespaceUri: "urn:opcua-ingest:demo-plant", ...(host && { host }) });
     for (const s of SIGNALS) server.addVariable(s.name, s.type, s.next(Date.now(), 0));
     const plant = new DemoPlant(server);
     for (const s of SIGNALS) {
