@@ -6,8 +6,10 @@
 //            at once, HistoryRead with continuation points, counting values and nothing else
 //   backfill the built CLI (dist/cli.js) as a child process, the emulator in this process
 //
-// `backfillBench()` is called by bench/run.ts; `node dist-bench/bench/backfill.js [points] [values]`
-// runs it alone and prints the result as JSON.
+// `backfillBench()` is called by bench/run.ts. Alone, after `npm run build && npx tsc -p bench/tsconfig.json`:
+//   node dist-bench/bench/backfill.js [points] [values]      prints the result as JSON
+//   BACKFILL_PROFILE=1 ...                                   also the CLI's hot functions (node --cpu-prof)
+//   BACKFILL_INGEST_CONCURRENCY=N ...                        ingest.concurrency N instead of the default 8
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,7 +29,7 @@ export interface BackfillBenchOptions {
   points?: number;
   /** Values per variable (default 10,000, one per second: 30 × 10,000 = 300,000). */
   valuesPerPoint?: number;
-  /** backfill.window (default 1 h), backfill.valuesPerRead (1,000), backfill.concurrency (8). */
+  /** backfill.window (default 1 h), backfill.valuesPerRead (1,000), backfill.concurrency (4): the mapping defaults. */
   windowMs?: number;
   valuesPerRead?: number;
   concurrency?: number;
@@ -48,8 +50,10 @@ export interface BackfillBenchResult {
   points: number;
   /** Including the CLI's start-up (node-opcua load, RSA self-test, connect). */
   endToEndWithStartValuesPerS: number;
-  /** CPU per value of the CLI process (user + sys, whole run) and of the bare client. */
+  /** CPU per value of the CLI process (user + sys, from "backfill started" to exit) and of the bare client. */
   backfillCpuUsPerValue: number;
+  /** CPU the CLI spent before reading (node-opcua load, RSA self-test, connect). */
+  backfillStartCpuMs: number;
   bareCpuUsPerValue: number;
   /** CPU of the server process per value, during each phase. */
   serverCpuUsPerValueBare: number;
@@ -111,10 +115,20 @@ async function bareRead(endpoint: string, nodeTexts: readonly string[], fromMs: 
   }
 }
 
+/** Mean RSS in each quarter of [from, to] (epoch ms); 0 for a quarter without samples. */
+function quarters(samples: readonly { t: number; rss: number }[], from: number, to: number): number[] {
+  return [0, 1, 2, 3].map((q) => {
+    const a = from + ((to - from) * q) / 4;
+    const b = from + ((to - from) * (q + 1)) / 4;
+    const inside = samples.filter((x) => x.t >= a && x.t <= b && Number.isFinite(x.rss));
+    return inside.length ? Math.round(inside.reduce((n, x) => n + x.rss, 0) / inside.length) : 0;
+  });
+}
+
 export async function backfillBench(opts: BackfillBenchOptions = {}): Promise<BackfillBenchResult> {
   const points = opts.points ?? 30;
   const valuesPerPoint = opts.valuesPerPoint ?? 10_000;
-  const o = { windowMs: opts.windowMs ?? 3_600_000, valuesPerRead: opts.valuesPerRead ?? 1_000, concurrency: opts.concurrency ?? 8 };
+  const o = { windowMs: opts.windowMs ?? 3_600_000, valuesPerRead: opts.valuesPerRead ?? 1_000, concurrency: opts.concurrency ?? 4 };
   const stepMs = 1_000;
   const startMs = Date.UTC(2024, 0, 1);
   const fromMs = startMs;
@@ -172,6 +186,7 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
     }, 100);
     await cli.waitForLine(/"backfill started"/, 60_000, "backfill started");
     const started = performance.now();
+    const cliCpuAtStart = cpuMicros(cli.pid);
     const s1 = cpuMicros(server.pid);
     const e0 = process.cpuUsage();
     const code = await cli.exited;
@@ -198,14 +213,15 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
       values,
       points,
       endToEndWithStartValuesPerS: values / ((ended - spawned) / 1000),
-      backfillCpuUsPerValue: cliCpuUs / values,
+      backfillCpuUsPerValue: (cliCpuUs - cliCpuAtStart) / values,
+      backfillStartCpuMs: cliCpuAtStart / 1000,
       bareCpuUsPerValue: bare.cpuUs / bare.values,
       serverCpuUsPerValueBare: serverBareUs / bare.values,
       serverCpuUsPerValueBackfill: serverBackfillUs / values,
       emulatorCpuUsPerValue: (emulatorCpu.user + emulatorCpu.system) / values,
       backfillSeconds: (ended - started) / 1000,
-      backfillRssPeakMb: Math.max(rss.peak, 0),
-      backfillRssMbAtQuarters: [0.25, 0.5, 0.75, 1].map((q) => Math.round(rss.mean(started + (ended - started) * (q - 0.25) - performance.now() + Date.now(), started + (ended - started) * q - performance.now() + Date.now()))),
+      backfillRssPeakMb: Math.max(...[rss.peak, ...rss.samples.map((x) => x.rss)].filter(Number.isFinite)),
+      backfillRssMbAtQuarters: quarters(rss.samples, Date.now() - (performance.now() - started), Date.now() - (performance.now() - ended)),
       conflicts: stats.conflicts,
       missing,
     };

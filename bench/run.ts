@@ -192,6 +192,10 @@ console.log(`live: separate processes on loopback; publishingInterval 100 ms, sa
   "CPU = user+sys of the connector process / values it received; bare = a node-opcua client process on the same items, counting only; " +
   "latency = emulator receive time - source timestamp\n");
 console.log(table(rows));
+const pressure = Math.max(before.cpuPressure60 ?? 0, after.cpuPressure60 ?? 0);
+if (pressure > 20 || Math.max(before.load1, after.load1) > m.nproc) {
+  console.log(`\nWARNING: the machine was busy with other work (CPU pressure up to ${pressure.toFixed(0)}%): processes waited for a CPU, so throughput and latency are pessimistic and vary from run to run; CPU µs/value is the least affected.`);
+}
 if (targets.length) console.log(`\ntargets:\n${targetLines(targets)}`);
 
 const file = join(ROOT, "bench", "results", "latest.json");
