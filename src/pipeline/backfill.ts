@@ -8,7 +8,7 @@ import { Spool } from "../spool/spool.js";
 import { jobKey, SameMsMerger, windowBounds, windowCount, WindowPlanner, type Unit } from "./backfill-plan.js";
 import type { PointReport, ProgressSnapshot } from "./backfill-report.js";
 import { systemClock, type Clock, type Timer } from "./clock.js";
-import { convert } from "./convert.js";
+import { convert, historySettings } from "./convert.js";
 import { Scheduler } from "./scheduler.js";
 import { Sender } from "./sender.js";
 import { Stats } from "./stats.js";
@@ -164,7 +164,7 @@ class BackfillRun {
     this.highWater = Math.max(10_000, 20 * mapping.batch.maxValues * mapping.ingest.concurrency);
     for (const config of o.points) {
       if (config.timestamp === "received") this.log.warn({ pointId: config.pointId }, "timestamp: received has no meaning for history; using the source timestamp");
-      const settings: PointSettings = config.timestamp === "received" ? { ...config, timestamp: "source" } : config;
+      const settings = historySettings(config);
       this.runs.set(config.pointId, { config, settings, merger: new SameMsMerger(o.overwrite), read: 0, wouldSend: 0, bad: 0, skipped: 0, errors: 0, attempts: 0 });
     }
     if (resumed) {

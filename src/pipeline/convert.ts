@@ -8,6 +8,11 @@ export type Converted =
   | { ok: true; sample: Sample; /** set when the configured timestamp was missing and another was used */ fallback?: "server" | "received" }
   | { ok: false; reason: DropReason };
 
+/** A point's settings for values read from history: "received" means nothing for old values, so source. */
+export function historySettings(p: PointSettings): PointSettings {
+  return p.timestamp === "received" ? { ...p, timestamp: "source" } : p;
+}
+
 /** OPC UA severity from the top two bits: Good with info bits (e.g. Overflow, 0x480) is still Good. */
 export function qualityOf(statusCode: number): 0 | 1 | 2 {
   const severity = statusCode >>> 30;

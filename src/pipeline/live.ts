@@ -8,7 +8,7 @@ import { startOpsServer } from "../ops/server.js";
 import { createStatusRoutes } from "../ops/status.js";
 import { Spool } from "../spool/spool.js";
 import { systemClock, type Clock, type Timer } from "./clock.js";
-import { convert } from "./convert.js";
+import { convert, historySettings } from "./convert.js";
 import { Scheduler } from "./scheduler.js";
 import { Sender } from "./sender.js";
 import { Stats, type PointCounters } from "./stats.js";
@@ -150,7 +150,7 @@ export class LiveConnector implements OpsView {
     });
   }
 
-  private fillsRunning = 0;
+  private readonly fills = new Set<Promise<void>>();
   private readonly fillQueue: (() => Promise<void>)[] = [];
 
   /**
@@ -167,7 +167,7 @@ export class LiveConnector implements OpsView {
     if (from > after + 1) this.log.warn({ pointId: point.config.pointId, gapStart: new Date(after + 1).toISOString(), filledFrom: new Date(from).toISOString() }, "gap longer than gapFill.maxWindow: only its end is filled");
     const job = async () => {
       const config = point.config;
-      const settings = config.timestamp === "received" ? { ...config, timestamp: "source" as const } : config;
+      const settings = historySettings(config);
       let values = 0;
       try {
         const outcome = await this.source.readHistory(config, from, firstLive, this.mapping.backfill.valuesPerRead, (page) => {
@@ -198,15 +198,16 @@ export class LiveConnector implements OpsView {
   }
 
   private runFills(): void {
-    while (this.fillsRunning < this.mapping.backfill.concurrency && this.fillQueue.length > 0) {
+    while (this.fills.size < this.mapping.backfill.concurrency && this.fillQueue.length > 0) {
       const job = this.fillQueue.shift()!;
-      this.fillsRunning++;
-      void job().finally(() => {
-        this.fillsRunning--;
+      const running: Promise<void> = job().finally(() => {
+        this.fills.delete(running);
         this.runFills();
       });
+      this.fills.add(running);
     }
   }
+
 
   private append(sample: Sample, arrived: number): void {
     // Commits failing for long (disk full) must not grow memory without bound.
@@ -352,7 +353,7 @@ export class LiveConnector implements OpsView {
     this.fillQueue.length = 0; // fills not started yet are dropped: their windows are logged as open
     await this.source.stop();
     // Running fills end with the session (their reads fail); wait for them, boundedly, before the spool closes.
-    for (let waited = 0; this.fillsRunning > 0 && waited < 5_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    await Promise.race([Promise.all(this.fills), new Promise((r) => setTimeout(r, 5_000).unref())]);
     await this.ops?.close();
     this.commitTimer?.cancel();
     this.heartbeatTimer?.cancel();

@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { Mapping, PointConfig, PointSettings } from "../config/types.js";
+import type { Mapping, PointConfig } from "../config/types.js";
 import { IngestClient } from "../ingest/client.js";
 import { readApiValues } from "../ingest/reader.js";
 import { HistorySession } from "../opcua/history.js";
 import { Comparer, type Comparison, type Timed } from "./compare.js";
-import { convert } from "./convert.js";
+import { convert, historySettings } from "./convert.js";
 import { dedupeMs } from "./dedup.js";
 import { Delivery } from "./delivery.js";
 import type { Sample } from "./types.js";
@@ -67,7 +67,7 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
         continue;
       }
       // History has no "received" time: such points are compared by source time, as backfill sends them.
-      const settings: PointSettings = point.timestamp === "received" ? { ...point, timestamp: "source" } : point;
+      const settings = historySettings(point);
       const comparer = new Comparer((kind, h) => {
         if (!delivery || !h) return;
         if (kind === "missing" || (kind === "different" && o.overwrite)) {

@@ -51,10 +51,6 @@ export class Scheduler {
     return pointId;
   }
 
-  get readyCount(): number {
-    return this.ready.length - this.readyHead;
-  }
-
   /** Shutdown: from now on every point with unread values is due at once. */
   flushAll(pending: Iterable<string>): void {
     this.flushing = true;

@@ -46,7 +46,6 @@ describe("gap fill in live mode", () => {
     const produced = p.count;
     const second = startCli(["run", "--config", file]);
     await second.line((l) => l.includes('"gap filled from the server\'s history"'), 30_000);
-    await new Promise((r) => setTimeout(r, 300));
     stream.stop();
     await waitFor(() => points.every((x) => emulator.values("test-partition", x.pointId).length >= p.expected.get(x.pointId)!.size), 30_000, "every value, the hole included");
     for (const x of points) {
