@@ -64,5 +64,5 @@ STOPSIGNAL SIGTERM
 # these variables. An argument picks another path (/readyz): deploy/k8s's probes run this same script.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const e=process.env,t=e.OPS_TOKEN||(e.OPS_TOKEN_FILE?require('fs').readFileSync(e.OPS_TOKEN_FILE,'utf8').trim():'');fetch('http://127.0.0.1:9464'+(process.argv[1]||'/healthz'),{headers:t?{authorization:'Bearer '+t}:{},signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/cli.js"]
+ENTRYPOINT ["node", "/app/dist/cli/main.js"]
 CMD ["run", "--config", "/config/mapping.yaml"]

@@ -4,7 +4,7 @@
 //   server   bench/backfill-server.ts, a process of its own: `points` variables × `values` past values
 //   bare     a plain node-opcua client in this process: the same windows, numValuesPerNode and points
 //            at once, HistoryRead with continuation points, counting values and nothing else
-//   backfill the built CLI (dist/cli.js) as a child process, the emulator in this process
+//   backfill the built CLI (dist/cli/main.js) as a child process, the emulator in this process
 //
 // `backfillBench()` is called by bench/run.ts. Alone, after `npm run build && npx tsc -p bench/tsconfig.json`:
 //   node dist-bench/bench/backfill.js [points] [values]      prints the result as JSON
@@ -18,7 +18,7 @@ import {
   HistoryData, HistoryReadRequest, OPCUACertificateManager, OPCUAClient, ReadRawModifiedDetails, TimestampsToReturn,
   readOperationLimits, type NodeId,
 } from "node-opcua";
-import { startEmulator } from "../src/ingest/emulator.js";
+import { startEmulator } from "../src/dev/emulator.js";
 import { resolveMappedNodeId } from "../src/opcua/nodeid.js";
 import { readNamespaces } from "../src/opcua/session.js";
 import { formatProfile, summarizeProfile } from "./lib/cpuprofile.js";

@@ -4,8 +4,8 @@
 // produced from the server, values delivered and their latency from the emulator.
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bucketsBetween, percentileMs, type LatencyBuckets } from "../src/ingest/emulator-latency.js";
-import type { EmulatorStats } from "../src/ingest/emulator.js";
+import { bucketsBetween, percentileMs, type LatencyBuckets } from "../src/dev/emulator-latency.js";
+import type { EmulatorStats } from "../src/dev/emulator.js";
 import { formatProfile, summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { InspectorSession } from "./lib/inspector.js";
 import { BENCH_DIR, benchTmp, Child, cpuMicros, RssSampler, sleep, spawnNode } from "./lib/proc.js";

@@ -3,13 +3,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startEmulator } from "../src/ingest/emulator.js";
+import { startEmulator } from "../src/dev/emulator.js";
 import { IngestClient, valuesBody } from "../src/ingest/client.js";
-import { dedupeMs } from "../src/pipeline/dedup.js";
+import { dedupeMs } from "../src/transform/dedup.js";
 import { Spool } from "../src/spool/spool.js";
-import { convert } from "../src/pipeline/convert.js";
+import { convert } from "../src/transform/convert.js";
 import type { IngestConfig, PointSettings } from "../src/config/types.js";
-import type { Sample } from "../src/pipeline/types.js";
+import type { Sample } from "../src/core/types.js";
 import type { Row } from "./lib/report.js";
 
 const settings: PointSettings = { samplingIntervalMs: 0, queueSize: 10, deadband: { kind: "none" }, timestamp: "source", bad: "drop", nonFinite: "drop", structured: "json", scale: 1, offset: 0, booleanAs: "text", enumAs: "number", heartbeatMs: 0, trigger: "statusValue" };

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SimServer } from "../../src/opcua/simserver.js";
+import { SimServer } from "../../src/dev/simserver.js";
 
 interface Msg {
   id: number;

@@ -1,5 +1,5 @@
 import { request, type Dispatcher } from "undici";
-import type { Clock } from "../pipeline/clock.js";
+import type { Clock } from "../core/clock.js";
 
 export interface TokenSettings {
   tokenUrl: string;

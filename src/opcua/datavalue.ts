@@ -1,5 +1,5 @@
 import type { DataValue } from "node-opcua";
-import type { RawDataValue } from "../pipeline/types.js";
+import type { RawDataValue } from "../core/types.js";
 
 // node-opcua's "null" DateTime is 1601-01-01 (MinDate): it means "not provided".
 const MIN_DATE_MS = Date.UTC(1601, 0, 1);

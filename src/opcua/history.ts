@@ -10,7 +10,7 @@ import {
 } from "node-opcua";
 import type { Logger } from "pino";
 import type { OpcuaConfig } from "../config/types.js";
-import type { RawDataValue } from "../pipeline/types.js";
+import type { RawDataValue } from "../core/types.js";
 import { toRaw } from "./datavalue.js";
 import { readEnumLabels } from "./enumlabels.js";
 import { NodeIdError, resolveMappedNodeId } from "./nodeid.js";

@@ -5,7 +5,7 @@ import {
 } from "node-opcua";
 import type { Logger } from "pino";
 import type { OpcuaConfig, PointConfig } from "../config/types.js";
-import type { RawDataValue } from "../pipeline/types.js";
+import type { RawDataValue } from "../core/types.js";
 import { toRaw } from "./datavalue.js";
 import { readEnumLabels } from "./enumlabels.js";
 import { readHistoryLimits, readRawHistory, type HistoryOutcome } from "./history.js";

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Stats } from "../pipeline/stats.js";
+import type { Stats } from "../delivery/stats.js";
 
 /** What the ops endpoints read from a running connector. */
 export interface OpsView {

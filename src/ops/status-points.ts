@@ -1,4 +1,4 @@
-import type { PointCounters, Stats } from "../pipeline/stats.js";
+import type { PointCounters, Stats } from "../delivery/stats.js";
 
 /** A mapped point as the status page needs it. */
 export interface MappedPoint {

@@ -1,7 +1,7 @@
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Sample } from "../pipeline/types.js";
+import type { Sample } from "../core/types.js";
 import { migrate } from "./schema.js";
 
 export interface SpoolOptions {

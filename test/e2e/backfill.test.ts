@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type Emulator } from "../../src/ingest/emulator.js";
+import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
 import { startCli, type Running } from "../helpers/cli.js";
 import { tempDir } from "../helpers/env.js";
 import { HistorianServer } from "../helpers/historian.js";

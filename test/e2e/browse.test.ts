@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseMapping } from "../../src/config/index.js";
-import { startEmulator, type Emulator } from "../../src/ingest/emulator.js";
+import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
 import { machinePaths, NAMESPACE_URI, PlantServer, type KnownVariable } from "../helpers/addressspace.js";
 import { startCli, type Running } from "../helpers/cli.js";
 import { tempDir } from "../helpers/env.js";

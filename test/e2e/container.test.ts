@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, parseAllDocuments } from "yaml";
-import { parseShard, selectShard } from "../../src/pipeline/shard.js";
+import { parseShard, selectShard } from "../../src/flows/shard.js";
 import { tempDir } from "../helpers/env.js";
 
 // What can be checked of the container image without a container engine: the Dockerfile's shape,
@@ -128,7 +128,7 @@ describe("Dockerfile", () => {
     expect(jsonArray(one(runtime, "VOLUME").args)).toEqual(["/state"]);
     expect(one(runtime, "STOPSIGNAL").args).toBe("SIGTERM");
     expect(one(runtime, "EXPOSE").args).toBe("9464");
-    expect(jsonArray(one(runtime, "ENTRYPOINT").args)).toEqual(["node", "/app/dist/cli.js"]);
+    expect(jsonArray(one(runtime, "ENTRYPOINT").args)).toEqual(["node", "/app/dist/cli/main.js"]);
     expect(jsonArray(one(runtime, "CMD").args)).toEqual(["run", "--config", "/config/mapping.yaml"]);
     expect(one(runtime, "WORKDIR").args).toBe("/app");
   });
@@ -188,10 +188,10 @@ describe("Dockerfile", () => {
 
   it(".dockerignore keeps local state, builds, dependencies and git out of the context", () => {
     const ignored = dockerignore(read(".dockerignore"));
-    for (const p of ["node_modules", "node_modules/x/index.js", "dist/cli.js", "state/pki/own/private/private_key.pem", ".git/HEAD", "dist-bench", "tmp/x", "npm-debug.log"]) {
+    for (const p of ["node_modules", "node_modules/x/index.js", "dist/cli/main.js", "state/pki/own/private/private_key.pem", ".git/HEAD", "dist-bench", "tmp/x", "npm-debug.log"]) {
       expect(ignored(p), p).toBe(true);
     }
-    for (const p of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "src/cli.ts", "mappings/demo.yaml"]) {
+    for (const p of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "src/cli/main.ts", "mappings/demo.yaml"]) {
       expect(ignored(p), p).toBe(false);
     }
   });
@@ -317,7 +317,7 @@ describe("the image's stages, replayed without a container engine", () => {
         for (const e of readdirSync(dir)) {
           const p = join(dir, e);
           if (statSync(p).isDirectory()) walk(p);
-          else if (p.endsWith(".js") && p !== join(app, "dist", "cli.js")) modulesJs.push(p);
+          else if (p.endsWith(".js") && p !== join(app, "dist", "cli", "main.js")) modulesJs.push(p);
         }
       };
       walk(join(app, "dist"));
@@ -332,7 +332,7 @@ describe("the image's stages, replayed without a container engine", () => {
       // The shipped mappings are in the image, and the demo mapping validates there.
       const validate = image(["validate", "--config", join(app, "mappings", "demo.yaml")]);
       expect(validate.status, validate.stderr).toBe(0);
-      expect(dirname(join(app, "dist", "cli.js"))).toBe(join(app, "dist"));
+      
     },
     420_000,
   );

@@ -2,7 +2,7 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { Client, request } from "undici";
-import { startEmulator, type Emulator, type EmulatorOptions } from "../../src/ingest/emulator.js";
+import { startEmulator, type Emulator, type EmulatorOptions } from "../../src/dev/emulator.js";
 
 const JSON_API = "application/vnd.api+json";
 const PARTITION = "part-1";

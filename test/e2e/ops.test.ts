@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type Emulator } from "../../src/ingest/emulator.js";
-import { SimServer } from "../../src/opcua/simserver.js";
-import { LiveConnector } from "../../src/pipeline/live.js";
+import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
+import { SimServer } from "../../src/dev/simserver.js";
+import { LiveConnector } from "../../src/flows/live.js";
 import { mappingYaml, silent, tempDir, writeMapping } from "../helpers/env.js";
 import { Producer } from "../helpers/producer.js";
 import { waitFor } from "../helpers/wait.js";

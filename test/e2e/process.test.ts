@@ -1,8 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type Emulator } from "../../src/ingest/emulator.js";
-import { SimServer } from "../../src/opcua/simserver.js";
+import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
+import { SimServer } from "../../src/dev/simserver.js";
 import { startCli } from "../helpers/cli.js";
 import { mappingYaml, tempDir } from "../helpers/env.js";
 import { Producer } from "../helpers/producer.js";

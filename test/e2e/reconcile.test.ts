@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseMapping } from "../../src/config/index.js";
 import type { Mapping } from "../../src/config/types.js";
 import { IngestClient } from "../../src/ingest/client.js";
-import { startEmulator, type Emulator } from "../../src/ingest/emulator.js";
-import { runReconcile } from "../../src/pipeline/reconcile.js";
+import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
+import { runReconcile } from "../../src/flows/reconcile.js";
 import { silent, tempDir } from "../helpers/env.js";
 import { HistorianServer } from "../helpers/historian.js";
 

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseMapping } from "../../src/config/index.js";
 import type { Mapping } from "../../src/config/types.js";
 import { OpcuaError, OpcuaSource } from "../../src/opcua/source.js";
-import { SimServer } from "../../src/opcua/simserver.js";
-import type { RawDataValue } from "../../src/pipeline/types.js";
+import { SimServer } from "../../src/dev/simserver.js";
+import type { RawDataValue } from "../../src/core/types.js";
 import { startCli } from "../helpers/cli.js";
 import { silent, tempDir } from "../helpers/env.js";
 import {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOpsServer } from "../../src/ops/server.js";
 import { createStatusRoutes, safeText, safeUrl, tokenLogin, type StatusRoutes, type StatusView } from "../../src/ops/status.js";
 import type { MappedPoint } from "../../src/ops/status-points.js";
-import { Stats } from "../../src/pipeline/stats.js";
+import { Stats } from "../../src/delivery/stats.js";
 import { migrate } from "../../src/spool/schema.js";
 import { silent } from "../helpers/env.js";
 

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { parseMapping } from "../../src/config/index.js";
 import type { Mapping } from "../../src/config/types.js";
-import type { Emulator } from "../../src/ingest/emulator.js";
-import type { SimServer } from "../../src/opcua/simserver.js";
+import type { Emulator } from "../../src/dev/emulator.js";
+import type { SimServer } from "../../src/dev/simserver.js";
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 

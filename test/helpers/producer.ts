@@ -1,4 +1,4 @@
-import type { SimServer, SimType } from "../../src/opcua/simserver.js";
+import type { SimServer, SimType } from "../../src/dev/simserver.js";
 
 export interface Produced {
   timestamp: string;

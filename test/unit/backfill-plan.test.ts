@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { jobKey, SameMsMerger, windowBounds, windowCount, WindowPlanner } from "../../src/pipeline/backfill-plan.js";
-import { formatDuration, progressLine, rates, summaryTable, type PointReport } from "../../src/pipeline/backfill-report.js";
-import type { Sample } from "../../src/pipeline/types.js";
+import { jobKey, SameMsMerger, windowBounds, windowCount, WindowPlanner } from "../../src/flows/backfill-plan.js";
+import { formatDuration, progressLine, rates, summaryTable, type PointReport } from "../../src/flows/backfill-report.js";
+import type { Sample } from "../../src/core/types.js";
 
 describe("windows", () => {
   it("cover [from, to) without overlap, the last one cut at to", () => {

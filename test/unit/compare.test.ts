@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Comparer } from "../../src/pipeline/compare.js";
+import { Comparer } from "../../src/transform/compare.js";
 
 const v = (ts: number, value = `v${ts}`) => ({ ts, value });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { PointSettings } from "../../src/config/types.js";
-import { convert, qualityOf } from "../../src/pipeline/convert.js";
-import { formatTimestamp } from "../../src/pipeline/timestamp.js";
-import type { RawDataValue } from "../../src/pipeline/types.js";
-import { DataTypeId as T, float32ToString, Skip, valueToString } from "../../src/pipeline/values.js";
+import { convert, qualityOf } from "../../src/transform/convert.js";
+import { formatTimestamp } from "../../src/core/timestamp.js";
+import type { RawDataValue } from "../../src/core/types.js";
+import { DataTypeId as T, float32ToString, Skip, valueToString } from "../../src/transform/values.js";
 
 const settings: PointSettings = {
   samplingIntervalMs: 1000, queueSize: 10, deadband: { kind: "none" }, timestamp: "source",

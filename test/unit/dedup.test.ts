@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dedupeMs } from "../../src/pipeline/dedup.js";
+import { dedupeMs } from "../../src/transform/dedup.js";
 
 const rows = (...pairs: [number, string][]) => pairs.map(([ts, value]) => ({ ts, value }));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { FaultQueue, faultProblem } from "../../src/ingest/emulator-faults.js";
-import { EmulatorStore, PointSeries } from "../../src/ingest/emulator-store.js";
-import { TokenAuthority } from "../../src/ingest/emulator-token.js";
+import { FaultQueue, faultProblem } from "../../src/dev/emulator-faults.js";
+import { EmulatorStore, PointSeries } from "../../src/dev/emulator-store.js";
+import { TokenAuthority } from "../../src/dev/emulator-token.js";
 
 const at = (iso: string) => Date.parse(iso);
 const v = (iso: string, value: string, qualityOfValue?: number) => ({ ms: at(iso), value, ...(qualityOfValue !== undefined && { qualityOfValue }) });

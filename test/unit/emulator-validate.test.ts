@@ -9,7 +9,7 @@ import {
   isJsonApiContentType,
   parseTimestamp,
   type Problem,
-} from "../../src/ingest/emulator-validate.js";
+} from "../../src/dev/emulator-validate.js";
 
 const item = (attributes: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ type: "PointValue", attributes, ...extra });
 const ok = (timestamp: string, value = "1") => item({ timestamp, value });

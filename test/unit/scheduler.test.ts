@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/pipeline/clock.js";
-import { Scheduler } from "../../src/pipeline/scheduler.js";
+import { ManualClock } from "../../src/core/clock.js";
+import { Scheduler } from "../../src/delivery/scheduler.js";
 
 function setup(maxValues = 100, maxDelayMs = 1_000) {
   const clock = new ManualClock(10_000);

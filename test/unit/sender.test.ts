@@ -2,10 +2,10 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SendResult } from "../../src/ingest/result.js";
-import { ManualClock } from "../../src/pipeline/clock.js";
-import { Scheduler } from "../../src/pipeline/scheduler.js";
-import { Sender } from "../../src/pipeline/sender.js";
-import { Stats } from "../../src/pipeline/stats.js";
+import { ManualClock } from "../../src/core/clock.js";
+import { Scheduler } from "../../src/delivery/scheduler.js";
+import { Sender } from "../../src/delivery/sender.js";
+import { Stats } from "../../src/delivery/stats.js";
 import { Spool, type SpoolRow } from "../../src/spool/spool.js";
 import { tempDir } from "../helpers/env.js";
 

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { UsageError } from "../../src/commands/errors.js";
+import { UsageError } from "../../src/cli/errors.js";
 import type { Mapping } from "../../src/config/types.js";
 import { tempDir } from "../helpers/env.js";
 
@@ -10,7 +10,7 @@ import { tempDir } from "../helpers/env.js";
 // error. The connector is replaced by a stand-in, so no socket is opened.
 
 const started: Mapping[] = [];
-vi.mock("../../src/pipeline/live.js", () => ({
+vi.mock("../../src/flows/live.js", () => ({
   LiveConnector: class {
     backlog = 0;
     constructor(mapping: Mapping) {
@@ -22,7 +22,7 @@ vi.mock("../../src/pipeline/live.js", () => ({
     }
   },
 }));
-const { runCommand } = await import("../../src/commands/run.js");
+const { runCommand } = await import("../../src/cli/run.js");
 
 const dir = tempDir("shard-run");
 afterAll(() => dir.remove());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fnv1a32, jumpHash, parseShard, selectShard, shardOf, ShardError } from "../../src/pipeline/shard.js";
+import { fnv1a32, jumpHash, parseShard, selectShard, shardOf, ShardError } from "../../src/flows/shard.js";
 
 const ids = (n: number, prefix = "point") => Array.from({ length: n }, (_, k) => ({ pointId: `${prefix}-${k}` }));
 

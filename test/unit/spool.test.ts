@@ -1,7 +1,7 @@
 import BetterSqlite3 from "better-sqlite3";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Sample } from "../../src/pipeline/types.js";
+import type { Sample } from "../../src/core/types.js";
 import { listDeadLetters, purgeDeadLetters, retryDeadLetters } from "../../src/spool/deadletters.js";
 import { SCHEMA_VERSION, SpoolVersionError } from "../../src/spool/schema.js";
 import { Spool } from "../../src/spool/spool.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parsePointQuery, PointIndex, type MappedPoint, type PointSort } from "../../src/ops/status-points.js";
-import { Stats } from "../../src/pipeline/stats.js";
+import { Stats } from "../../src/delivery/stats.js";
 
 const N = 100_000;
 const NOW = 1_800_000_000_000;

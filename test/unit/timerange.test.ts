@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTime, parseTimeRange, TimeRangeError } from "../../src/pipeline/timerange.js";
+import { parseTime, parseTimeRange, TimeRangeError } from "../../src/flows/timerange.js";
 
 const NOW = Date.UTC(2024, 5, 15, 12, 0, 0, 500);
 

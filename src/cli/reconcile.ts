@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
-import { formatTimestamp } from "../pipeline/timestamp.js";
-import { runReconcile, type PointReconcile } from "../pipeline/reconcile.js";
-import { parseTimeRange, TimeRangeError } from "../pipeline/timerange.js";
+import { formatTimestamp } from "../core/timestamp.js";
+import { runReconcile, type PointReconcile } from "../flows/reconcile.js";
+import { parseTimeRange, TimeRangeError } from "../flows/timerange.js";
 import { EXIT, UsageError } from "./errors.js";
 
 export interface ReconcileArgs {

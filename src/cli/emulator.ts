@@ -1,4 +1,4 @@
-import { startEmulator } from "../ingest/emulator.js";
+import { startEmulator } from "../dev/emulator.js";
 import { EXIT } from "./errors.js";
 import { onceTerminated } from "./signals.js";
 

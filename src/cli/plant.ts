@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { DemoPlant } from "../opcua/plant.js";
+import { DemoPlant } from "../dev/plant.js";
 import { EXIT } from "./errors.js";
 import { onceTerminated } from "./signals.js";
 

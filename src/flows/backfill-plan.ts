@@ -1,7 +1,7 @@
 // Pure parts of the backfill: the time windows, the job's identity, which points to read next,
 // and the per-point millisecond merge. No I/O, no clock.
 import { createHash } from "node:crypto";
-import type { Sample } from "./types.js";
+import type { Sample } from "../core/types.js";
 
 /** Windows of [fromMs, toMs): [from + k·w, min(from + (k+1)·w, to)), k = 0 … count-1. */
 export function windowCount(fromMs: number, toMs: number, windowMs: number): number {

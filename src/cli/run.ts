@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
-import { LiveConnector } from "../pipeline/live.js";
-import { formatShard, parseShard, selectShard, ShardError, type Shard } from "../pipeline/shard.js";
+import { LiveConnector } from "../flows/live.js";
+import { formatShard, parseShard, selectShard, ShardError, type Shard } from "../flows/shard.js";
 import { EXIT, UsageError } from "./errors.js";
 import { watchMapping } from "./reload.js";
 import { onceTerminated } from "./signals.js";

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { MappingError, mappingJsonSchema, parseDuration } from "./config/index.js";
-import { EXIT, UsageError } from "./commands/errors.js";
-import { createLogger } from "./ops/logger.js";
+import { MappingError, mappingJsonSchema, parseDuration } from "../config/index.js";
+import { EXIT, UsageError } from "./errors.js";
+import { createLogger } from "../ops/logger.js";
 
-const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 const USAGE = `opcua-ingest ${VERSION}: stream OPC UA data into the Point Value Ingest API
 
@@ -216,13 +216,13 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case "run": {
-      const { runCommand } = await import("./commands/run.js");
+      const { runCommand } = await import("./run.js");
       return runCommand(requireConfig(values), duration(values, "drain-timeout", 10_000), createLogger(level), {
         shard: typeof values.shard === "string" ? values.shard : undefined,
       });
     }
     case "deadletter": {
-      const { deadletterCommand } = await import("./commands/deadletter.js");
+      const { deadletterCommand } = await import("./deadletter.js");
       const raw = (values.id as unknown as string[] | undefined) ?? [];
       const ids = raw.map((x) => {
         if (!/^\d+$/.test(x)) throw new UsageError(`--id must be a dead letter number (see deadletter list), got "${x}"`);
@@ -231,19 +231,19 @@ async function main(argv: string[]): Promise<number> {
       return deadletterCommand(positionals[1], requireConfig(values), ids, values.json === true);
     }
     case "validate": {
-      const { validateCommand } = await import("./commands/validate.js");
+      const { validateCommand } = await import("./validate.js");
       return validateCommand(requireConfig(values), {
         online: values.online === true,
         log: createLogger(values["log-level"] ? level : "warn", process.stderr),
       });
     }
     case "demo": {
-      const { demoCommand } = await import("./commands/demo.js");
+      const { demoCommand } = await import("./demo.js");
       const d = values.duration === undefined ? undefined : duration(values, "duration", 0);
       return demoCommand(d, createLogger(values["log-level"] ? level : "warn", process.stderr));
     }
     case "emulator": {
-      const { emulatorCommand } = await import("./commands/emulator.js");
+      const { emulatorCommand } = await import("./emulator.js");
       return emulatorCommand({
         port: integer(values, "port", 8480),
         host: typeof values.host === "string" ? values.host : "127.0.0.1",
@@ -252,7 +252,7 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case "plant": {
-      const { plantCommand } = await import("./commands/plant.js");
+      const { plantCommand } = await import("./plant.js");
       return plantCommand({
         port: integer(values, "port", 4840) ?? 4840,
         host: typeof values.host === "string" ? values.host : "127.0.0.1",
@@ -263,7 +263,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify(mappingJsonSchema(), null, 2)}\n`);
       return EXIT.ok;
     case "browse": {
-      const { browseCommand } = await import("./commands/browse.js");
+      const { browseCommand } = await import("./browse.js");
       const text = (key: string) => (typeof values[key] === "string" ? (values[key] as string) : undefined);
       return browseCommand(
         {
@@ -275,7 +275,7 @@ async function main(argv: string[]): Promise<number> {
       );
     }
     case "backfill": {
-      const { backfillCommand } = await import("./commands/backfill.js");
+      const { backfillCommand } = await import("./backfill.js");
       return backfillCommand(
         {
           config: requireConfig(values),
@@ -289,7 +289,7 @@ async function main(argv: string[]): Promise<number> {
       );
     }
     case "reconcile": {
-      const { reconcileCommand } = await import("./commands/reconcile.js");
+      const { reconcileCommand } = await import("./reconcile.js");
       return reconcileCommand(
         {
           config: requireConfig(values),

@@ -4,11 +4,11 @@ import type { Mapping, PointConfig } from "../config/types.js";
 import { IngestClient } from "../ingest/client.js";
 import { readApiValues } from "../ingest/reader.js";
 import { HistorySession } from "../opcua/history.js";
-import { Comparer, type Comparison, type Timed } from "./compare.js";
-import { convert, historySettings } from "./convert.js";
-import { dedupeMs } from "./dedup.js";
-import { Delivery } from "./delivery.js";
-import type { Sample } from "./types.js";
+import { Comparer, type Comparison, type Timed } from "../transform/compare.js";
+import { convert, historySettings } from "../transform/convert.js";
+import { dedupeMs } from "../transform/dedup.js";
+import { Delivery } from "../delivery/delivery.js";
+import type { Sample } from "../core/types.js";
 
 export interface ReconcileOptions {
   mapping: Mapping;

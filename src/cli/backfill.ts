@@ -4,8 +4,8 @@ import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
 import { createLogger } from "../ops/logger.js";
 import type { PointConfig } from "../config/types.js";
-import { formatDuration, progressLine, rates, summaryTable, type ProgressSnapshot } from "../pipeline/backfill-report.js";
-import { parseTimeRange, TimeRangeError } from "../pipeline/timerange.js";
+import { formatDuration, progressLine, rates, summaryTable, type ProgressSnapshot } from "../flows/backfill-report.js";
+import { parseTimeRange, TimeRangeError } from "../flows/timerange.js";
 import { EXIT, UsageError } from "./errors.js";
 import { onceTerminated } from "./signals.js";
 
@@ -143,7 +143,7 @@ export async function backfillCommand(args: BackfillArgs, baseLog: Logger): Prom
   const progress = progressReporter(baseLog);
   const log = progress.log;
   // node-opcua loads only now: usage errors above answer at once.
-  const [{ runBackfill, backfillSpoolFile }, { routeOpcuaLogs }] = await Promise.all([import("../pipeline/backfill.js"), import("../opcua/logging.js")]);
+  const [{ runBackfill, backfillSpoolFile }, { routeOpcuaLogs }] = await Promise.all([import("../flows/backfill.js"), import("../opcua/logging.js")]);
   routeOpcuaLogs(log);
   const stop = new AbortController();
   void onceTerminated(() => {

@@ -7,12 +7,12 @@ import { createMetrics, type OpsView } from "../ops/metrics.js";
 import { startOpsServer } from "../ops/server.js";
 import { createStatusRoutes } from "../ops/status.js";
 import { Spool } from "../spool/spool.js";
-import { systemClock, type Clock, type Timer } from "./clock.js";
-import { convert, historySettings } from "./convert.js";
-import { Scheduler } from "./scheduler.js";
-import { Sender } from "./sender.js";
-import { Stats, type PointCounters } from "./stats.js";
-import type { Sample } from "./types.js";
+import { systemClock, type Clock, type Timer } from "../core/clock.js";
+import { convert, historySettings } from "../transform/convert.js";
+import { Scheduler } from "../delivery/scheduler.js";
+import { Sender } from "../delivery/sender.js";
+import { Stats, type PointCounters } from "../delivery/stats.js";
+import type { Sample } from "../core/types.js";
 
 /** StatusCode info bits: InfoType DataValue (0x400) with Overflow (0x80). */
 const OVERFLOW = 0x480;

@@ -1,4 +1,4 @@
-import type { Clock, Timer } from "./clock.js";
+import type { Clock, Timer } from "../core/clock.js";
 
 /**
  * Decides when a point's batch is due: at maxValues unread values, or maxDelay after its oldest

@@ -2,10 +2,10 @@ import { fileURLToPath } from "node:url";
 import { join, dirname } from "node:path";
 import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
-import { startEmulator } from "../ingest/emulator.js";
-import { DemoPlant } from "../opcua/plant.js";
-import { LiveConnector } from "../pipeline/live.js";
-import type { Stats } from "../pipeline/stats.js";
+import { startEmulator } from "../dev/emulator.js";
+import { DemoPlant } from "../dev/plant.js";
+import { LiveConnector } from "../flows/live.js";
+import type { Stats } from "../delivery/stats.js";
 import { EXIT } from "./errors.js";
 import { onceTerminated } from "./signals.js";
 

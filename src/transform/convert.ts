@@ -1,5 +1,5 @@
 import type { PointSettings } from "../config/types.js";
-import type { RawDataValue, Sample } from "./types.js";
+import type { RawDataValue, Sample } from "../core/types.js";
 import { DataTypeId, presentValue, Skip, type SkipReason } from "./values.js";
 
 export type DropReason = SkipReason | "bad_status";

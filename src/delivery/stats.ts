@@ -1,4 +1,4 @@
-import type { DropReason } from "./convert.js";
+import type { DropReason } from "../transform/convert.js";
 
 export interface PointCounters {
   received: number;

@@ -3,9 +3,8 @@ import { join } from "node:path";
 import {
   AccessLevelFlag, DataType, DataValue, MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, StatusCodes, Variant,
   VariantArrayType, type Namespace, type UAVariable,
-} from "node-opcua";
+} from "../opcua/server-kit.js";
 import type { SecurityMode, SecurityPolicy as PolicyName } from "../config/types.js";
-import "./logging.js";
 
 export type SimType = "Double" | "Float" | "Int32" | "Int64" | "UInt64" | "Boolean" | "String";
 

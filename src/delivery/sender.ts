@@ -2,8 +2,8 @@ import type { Logger } from "pino";
 import type { SendResult } from "../ingest/result.js";
 import { backoffMs, type BackoffOptions } from "../ingest/retry.js";
 import type { Spool, SpoolRow } from "../spool/spool.js";
-import type { Clock, Timer } from "./clock.js";
-import { dedupeMs } from "./dedup.js";
+import type { Clock, Timer } from "../core/clock.js";
+import { dedupeMs } from "../transform/dedup.js";
 import type { Scheduler } from "./scheduler.js";
 import type { Stats } from "./stats.js";
 

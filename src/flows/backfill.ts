@@ -7,13 +7,13 @@ import { Checkpoints } from "../spool/checkpoints.js";
 import { Spool } from "../spool/spool.js";
 import { jobKey, SameMsMerger, windowBounds, windowCount, WindowPlanner, type Unit } from "./backfill-plan.js";
 import type { PointReport, ProgressSnapshot } from "./backfill-report.js";
-import { systemClock, type Clock, type Timer } from "./clock.js";
-import { convert, historySettings } from "./convert.js";
-import { Scheduler } from "./scheduler.js";
-import { Sender } from "./sender.js";
-import { Stats } from "./stats.js";
+import { systemClock, type Clock, type Timer } from "../core/clock.js";
+import { convert, historySettings } from "../transform/convert.js";
+import { Scheduler } from "../delivery/scheduler.js";
+import { Sender } from "../delivery/sender.js";
+import { Stats } from "../delivery/stats.js";
 import type { TimeRange } from "./timerange.js";
-import type { RawDataValue, Sample } from "./types.js";
+import type { RawDataValue, Sample } from "../core/types.js";
 
 /** The backfill's own spool (and checkpoints): a running live connector keeps state/spool.db to itself. */
 export function backfillSpoolFile(stateDir: string): string {

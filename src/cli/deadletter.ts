@@ -1,8 +1,8 @@
 import BetterSqlite3 from "better-sqlite3";
 import { existsSync } from "node:fs";
 import { loadMapping } from "../config/index.js";
-import { spoolFile } from "../pipeline/live.js";
-import { formatTimestamp } from "../pipeline/timestamp.js";
+import { spoolFile } from "../flows/live.js";
+import { formatTimestamp } from "../core/timestamp.js";
 import { migrate } from "../spool/schema.js";
 import { listDeadLetters, purgeDeadLetters, retryDeadLetters } from "../spool/deadletters.js";
 import { EXIT, UsageError } from "./errors.js";

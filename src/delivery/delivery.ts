@@ -2,11 +2,11 @@ import type { Logger } from "pino";
 import type { Mapping } from "../config/types.js";
 import { IngestClient } from "../ingest/client.js";
 import { Spool } from "../spool/spool.js";
-import { systemClock, type Clock, type Timer } from "./clock.js";
+import { systemClock, type Clock, type Timer } from "../core/clock.js";
 import { Scheduler } from "./scheduler.js";
 import { Sender } from "./sender.js";
 import { Stats } from "./stats.js";
-import type { Sample } from "./types.js";
+import type { Sample } from "../core/types.js";
 
 /** Rows that trigger a commit before the interval is up, so a burst does not pile up in memory. */
 const COMMIT_ROWS = 5_000;
