@@ -143,7 +143,7 @@ export async function backfillCommand(args: BackfillArgs, baseLog: Logger): Prom
   const progress = progressReporter(baseLog);
   const log = progress.log;
   // node-opcua loads only now: usage errors above answer at once.
-  const [{ runBackfill, backfillSpoolFile }, { routeOpcuaLogs }] = await Promise.all([import("../flows/backfill.js"), import("../opcua/logging.js")]);
+  const [{ backfill, backfillSpoolFile }, { routeOpcuaLogs }] = await Promise.all([import("../app/backfill.js"), import("../opcua/logging.js")]);
   routeOpcuaLogs(log);
   const stop = new AbortController();
   void onceTerminated(() => {
@@ -155,7 +155,7 @@ export async function backfillCommand(args: BackfillArgs, baseLog: Logger): Prom
   });
   let result;
   try {
-    result = await runBackfill({
+    result = await backfill({
       mapping, points, range, overwrite, dryRun: args.dryRun, log, signal: stop.signal,
       onProgress: progress.onProgress, progressEveryMs: progress.everyMs,
     });

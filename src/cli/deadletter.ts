@@ -1,10 +1,8 @@
-import BetterSqlite3 from "better-sqlite3";
 import { existsSync } from "node:fs";
 import { loadMapping } from "../config/index.js";
-import { spoolFile } from "../flows/live.js";
+import { spoolFile } from "../app/files.js";
 import { formatTimestamp } from "../core/timestamp.js";
-import { migrate } from "../spool/schema.js";
-import { listDeadLetters, purgeDeadLetters, retryDeadLetters } from "../spool/deadletters.js";
+import { DeadLetterStore } from "../spool/deadletters.js";
 import { EXIT, UsageError } from "./errors.js";
 
 /** `opcua-ingest deadletter list|retry|purge --config FILE [--id N]... [--json]` */
@@ -19,12 +17,10 @@ export function deadletterCommand(action: string | undefined, configFile: string
     return EXIT.ok;
   }
   // A second connection beside a running connector is fine: WAL, and the connector notices changes.
-  const db = new BetterSqlite3(file);
+  const store = DeadLetterStore.open(file);
   try {
-    db.pragma("busy_timeout = 5000");
-    migrate(db, file);
     if (action === "list") {
-      const letters = listDeadLetters(db, ids);
+      const letters = store.list(ids);
       if (json) {
         console.log(JSON.stringify(letters, null, 2));
       } else if (letters.length === 0) {
@@ -42,14 +38,14 @@ export function deadletterCommand(action: string | undefined, configFile: string
         console.log(`${letters.length} batch(es). Retry with: opcua-ingest deadletter retry --config ${configFile} [--id N]`);
       }
     } else if (action === "retry") {
-      const n = retryDeadLetters(db, ids);
+      const n = store.retry(ids);
       console.log(`${n} value(s) put back into the spool; a running connector sends them within seconds, otherwise the next start does`);
     } else {
-      const n = purgeDeadLetters(db, ids);
+      const n = store.purge(ids);
       console.log(`${n} dead letter batch(es) deleted`);
     }
   } finally {
-    db.close();
+    store.close();
   }
   return EXIT.ok;
 }

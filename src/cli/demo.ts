@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
 import { startEmulator } from "../dev/emulator.js";
 import { DemoPlant } from "../dev/plant.js";
-import { LiveConnector } from "../flows/live.js";
+import { LiveConnector } from "../app/live.js";
 import type { Stats } from "../delivery/stats.js";
 import { EXIT } from "./errors.js";
 import { onceTerminated } from "./signals.js";

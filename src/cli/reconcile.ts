@@ -1,7 +1,8 @@
 import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
 import { formatTimestamp } from "../core/timestamp.js";
-import { runReconcile, type PointReconcile } from "../flows/reconcile.js";
+import { reconcile } from "../app/reconcile.js";
+import type { PointReconcile } from "../flows/reconcile.js";
 import { parseTimeRange, TimeRangeError } from "../flows/timerange.js";
 import { EXIT, UsageError } from "./errors.js";
 
@@ -43,7 +44,7 @@ export async function reconcileCommand(a: ReconcileArgs, log: Logger): Promise<n
   const points = a.points.length ? mapping.points.filter((p) => a.points.includes(p.pointId)) : mapping.points;
   const tty = process.stderr.isTTY && !a.json;
   const span = range.to.ms - range.from.ms;
-  const result = await runReconcile({
+  const result = await reconcile({
     mapping, points, fromMs: range.from.ms, toMs: range.to.ms, repair: a.repair, overwrite: a.overwrite, log,
     onProgress: tty ? (id, done) => process.stderr.write(`\r${id}: ${Math.round(((done - range.from.ms) / span) * 100)}%   `) : undefined,
   });

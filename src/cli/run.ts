@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
-import { LiveConnector } from "../flows/live.js";
+import { LiveConnector } from "../app/live.js";
 import { formatShard, parseShard, selectShard, ShardError, type Shard } from "../flows/shard.js";
 import { EXIT, UsageError } from "./errors.js";
 import { watchMapping } from "./reload.js";

@@ -87,8 +87,8 @@ export class Sender {
   async drain(timeoutMs: number, commit: () => void = () => void this.spool.commit()): Promise<boolean> {
     const deadline = this.clock.now() + timeoutMs;
     for (;;) {
-      commit(); // the owner's commit: applies acknowledgements (rows = what is unsent) and schedules new rows
-      if (this.active === 0 && this.spool.rows === 0) return true;
+      commit(); // the owner's commit: makes the buffered rows sendable
+      if (this.active === 0 && this.spool.rows === 0 && this.spool.buffered === 0) return true;
       const left = deadline - this.clock.now();
       if (left <= 0) return false;
       await new Promise<void>((resolve) => {
@@ -124,15 +124,11 @@ export class Sender {
     try {
       await this.deliver(pointId, rows);
     } catch (err) {
-      // A spool write failed (disk full, locked): the rows stay stored; take them again after a pause.
-      try {
-        this.spool.release(pointId, rows);
-      } catch {
-        // the spool is unusable; rows stay in the file for the next start
-      }
+      // The send function broke its promise never to throw: keep the rows, try again after a pause.
+      this.spool.release(pointId, rows);
       const now = this.clock.now();
       this.pausedUntil = Math.max(this.pausedUntil, now + backoffMs(this.failures++, this.opts.backoff));
-      this.log.error({ pointId, err: (err as Error).message }, "delivery failed on the spool; retrying after a pause");
+      this.log.error({ event: "send_failed", pointId, err: (err as Error).message }, "sending failed unexpectedly; retrying after a pause");
     }
   }
 
@@ -192,21 +188,21 @@ export class Sender {
   private deadLetter(pointId: string, rows: readonly SpoolRow[], status: number, detail: string, now: number): void {
     this.spool.deadLetter(pointId, rows, status, detail, this.opts.overwrite, now);
     this.stats.drop(pointId, "dead_letter", rows.length);
-    this.log.error({ pointId, status, detail, values: rows.length }, "batch refused for good; kept in the dead letters (opcua-ingest deadletter list)");
+    this.log.error({ event: "dead_letter", pointId, status, detail, values: rows.length }, "batch refused for good; kept in the dead letters (opcua-ingest deadletter list)");
   }
 
   private apiDown(reason: string, now: number): void {
     if (this.apiDownSince !== undefined) return;
     this.apiDownSince = now;
     this.stats.apiUp = false;
-    this.log.warn({ reason }, "API unavailable; values wait in the spool, retrying with backoff");
+    this.log.warn({ event: "api_down", reason }, "API unavailable; values wait in the spool, retrying with backoff");
   }
 
   private apiUp(now: number): void {
     this.failures = 0;
     this.stats.lastApiSuccess = now;
     if (this.apiDownSince === undefined) return;
-    this.log.info({ downMs: now - this.apiDownSince, backlog: this.spool.rows }, "API available again; draining the spool");
+    this.log.info({ event: "api_up", downMs: now - this.apiDownSince, backlog: this.spool.rows }, "API available again; draining the spool");
     this.apiDownSince = undefined;
     this.stats.apiUp = true;
   }

@@ -1,29 +1,18 @@
-import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Mapping, PointConfig, PointSettings } from "../config/types.js";
-import { IngestClient } from "../ingest/client.js";
 import { HistorySession, type HistoryOutcome } from "../opcua/history.js";
-import { Checkpoints } from "../spool/checkpoints.js";
-import { Spool } from "../spool/spool.js";
+import type { Checkpoints } from "../spool/checkpoints.js";
 import { jobKey, SameMsMerger, windowBounds, windowCount, WindowPlanner, type Unit } from "./backfill-plan.js";
 import type { PointReport, ProgressSnapshot } from "./backfill-report.js";
 import { systemClock, type Clock, type Timer } from "../core/clock.js";
 import { convert, historySettings } from "../transform/convert.js";
-import { Scheduler } from "../delivery/scheduler.js";
-import { Sender } from "../delivery/sender.js";
+import type { DeliveryEngine } from "../delivery/engine.js";
 import { Stats } from "../delivery/stats.js";
 import type { TimeRange } from "./timerange.js";
 import type { RawDataValue, Sample } from "../core/types.js";
 
-/** The backfill's own spool (and checkpoints): a running live connector keeps state/spool.db to itself. */
-export function backfillSpoolFile(stateDir: string): string {
-  return join(stateDir, "backfill.db");
-}
-
 /** Values in flight from the historian at once (pages of all points being read), bounding memory. */
 const MAX_VALUES_IN_FLIGHT = 200_000;
-/** Buffered samples that trigger a commit before the commit interval is up. */
-const COMMIT_ROWS = 5_000;
 /** Attempts of one window of one point after transient failures: 1, 2, 4, 8, 16, 30, 30 s apart (about 90 s). */
 const MAX_ATTEMPTS = 8;
 
@@ -34,6 +23,10 @@ export interface BackfillOptions {
   range: TimeRange;
   overwrite: boolean;
   dryRun: boolean;
+  /** Where the values go (state/backfill.db); none on a dry run. */
+  engine?: DeliveryEngine | undefined;
+  /** Named in the summary of values refused for good. */
+  spoolFile?: string;
   log: Logger;
   /** Aborted on SIGINT/SIGTERM: stop reading, keep what is durable, drain for `drainOnStopMs`. */
   signal: AbortSignal;
@@ -75,15 +68,6 @@ interface PointRun {
   failed?: string;
 }
 
-/** The sending half: the live mode's scheduler and sender on the backfill spool, checkpoints in its commits. */
-interface Delivery {
-  spool: Spool;
-  checkpoints: Checkpoints;
-  client: IngestClient;
-  scheduler: Scheduler;
-  sender: Sender;
-}
-
 /**
  * `opcua-ingest backfill`: the raw history of the selected points over [from, to), window by window,
  * through the live pipeline's conversion, the same-ms rule, a durable spool (state/backfill.db) and the
@@ -102,8 +86,9 @@ class BackfillRun {
   private readonly started: number;
   private readonly key: string;
   private readonly runs = new Map<string, PointRun>();
-  private readonly stats = new Stats();
-  private readonly delivery: Delivery | undefined;
+  private readonly stats: Stats;
+  private readonly engine: DeliveryEngine | undefined;
+  private readonly checkpoints: Checkpoints | undefined;
   private readonly fromMs: number;
   private readonly toMs: number;
   private readonly windows: number;
@@ -113,7 +98,6 @@ class BackfillRun {
   /** Reading pauses while this many values wait for the API: the spool stays small, a stop drains fast. */
   private readonly highWater: number;
   private readonly retryTimers = new Set<Timer>();
-  private commitTimer: Timer | undefined;
   private progressTimer: Timer | undefined;
   private valuesRead = 0;
   private phase: ProgressSnapshot["phase"] = "reading";
@@ -137,13 +121,10 @@ class BackfillRun {
     let toMs = o.range.to.ms;
     let resumed = false;
     let progress = new Map<string, number>();
-    if (!o.dryRun) {
-      const spool = new Spool({ file: backfillSpoolFile(mapping.state), maxBytes: mapping.spool.maxBytes, whenFull: "dropNewest" });
-      // No fsync per commit: values and their checkpoint commit in one transaction, so a power loss can
-      // only take both back together (WAL stays consistent) and those windows are read again. A process
-      // crash or kill -9 loses nothing committed either way. (Live mode keeps FULL: its source is gone.)
-      spool.database.pragma("synchronous = NORMAL");
-      const checkpoints = new Checkpoints(spool.database, this.key);
+    this.engine = o.dryRun ? undefined : o.engine;
+    this.stats = this.engine?.stats ?? new Stats();
+    if (this.engine) {
+      const checkpoints = (this.checkpoints = this.engine.checkpoints(this.key));
       const params = {
         from: o.range.from.text, to: o.range.to.text, fromIso: new Date(fromMs).toISOString(), toIso: new Date(toMs).toISOString(),
         windowMs: this.cfg.windowMs, overwrite: o.overwrite, points: o.points.length,
@@ -153,7 +134,6 @@ class BackfillRun {
       fromMs = opened.job.fromMs;
       toMs = opened.job.toMs;
       progress = checkpoints.progress();
-      this.delivery = this.startDelivery(spool, checkpoints);
     }
     this.fromMs = fromMs;
     this.toMs = toMs;
@@ -169,66 +149,23 @@ class BackfillRun {
     }
     if (resumed) {
       this.log.info(
-        { job: this.key, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), windowsDone: this.windowsAtStart, windowsTotal: this.planner.progress.total, spooled: this.delivery!.spool.rows },
+        { job: this.key, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), windowsDone: this.windowsAtStart, windowsTotal: this.planner.progress.total, spooled: this.engine!.backlog },
         "resuming an interrupted backfill: windows already durable are not read again",
       );
     }
   }
 
-  private startDelivery(spool: Spool, checkpoints: Checkpoints): Delivery {
-    const { ingest, batch } = this.o.mapping;
-    const client = new IngestClient(ingest);
-    // The scheduler's callback runs only after the sender exists.
-    const d = { spool, checkpoints, client } as Delivery;
-    d.scheduler = new Scheduler(batch.maxValues, batch.maxDelayMs, this.clock, () => d.sender.wake());
-    d.sender = new Sender(
-      {
-        concurrency: ingest.concurrency,
-        overwrite: this.o.overwrite,
-        maxValues: batch.maxValues,
-        backoff: { initialMs: 500, maxMs: ingest.retryMaxDelayMs },
-        maxRequestsPerSecond: ingest.maxRequestsPerSecond,
-        retryMaxElapsedMs: ingest.retryMaxElapsedMs,
-      },
-      spool,
-      d.scheduler,
-      (pointId, rows, overwrite) => client.send(pointId, rows, overwrite),
-      this.stats,
-      this.clock,
-      this.log,
-    );
-    // What an interrupted run left in the spool goes first.
-    for (const b of spool.backlog()) d.scheduler.update(b.pointId, spool.unread(b.pointId), b.firstArrived);
-    return d;
-  }
-
-  /** Group commit: buffered values and the staged checkpoints in one transaction, then tell the scheduler. */
-  private commit(): void {
-    const d = this.delivery;
-    if (!d) return;
-    const { added } = d.checkpoints.commitWith(() => d.spool.commit());
-    for (const [pointId, first] of added) d.scheduler.update(pointId, d.spool.unread(pointId), first);
-  }
-
   private snapshot(): ProgressSnapshot {
     const p = this.planner.progress;
-    const spool = this.delivery?.spool;
     return {
       windowsDone: p.done, windowsTotal: p.total, windowsAtStart: this.windowsAtStart, valuesRead: this.valuesRead,
-      valuesSent: this.stats.sent + this.stats.conflicts, spooled: spool ? spool.rows + spool.buffered : 0,
+      valuesSent: this.stats.sent + this.stats.conflicts, spooled: this.engine?.backlog ?? 0,
       elapsedMs: this.clock.now() - this.started, phase: this.phase,
     };
   }
 
   async run(): Promise<BackfillResult> {
-    const { mapping } = this.o;
-    if (this.delivery) {
-      const tick = () => {
-        this.commit();
-        this.commitTimer = this.clock.setTimeout(tick, mapping.spool.commitIntervalMs);
-      };
-      this.commitTimer = this.clock.setTimeout(tick, mapping.spool.commitIntervalMs);
-    }
+    this.engine?.start();
     const onProgress = this.o.onProgress;
     if (onProgress) {
       const every = this.o.progressEveryMs ?? 1_000;
@@ -241,7 +178,7 @@ class BackfillRun {
     try {
       if (this.planner.complete) {
         // Every window was read by an earlier run (stopped while sending): only the spool is left.
-        this.log.info({ job: this.key, spooled: this.delivery?.spool.rows ?? 0 }, "every window was read before: sending what the spool kept");
+        this.log.info({ job: this.key, spooled: this.engine?.backlog ?? 0 }, "every window was read before: sending what the spool kept");
       } else {
         await this.readAll();
       }
@@ -356,7 +293,7 @@ class BackfillRun {
       if (outcome.kind === "done") {
         run.attempts = 0;
         this.planner.done(id);
-        this.delivery?.checkpoints.stage(id, this.planner.doneBelow(id));
+        this.checkpoints?.stage(id, this.planner.doneBelow(id));
         this.log.debug({ pointId: id, window: unit.window, values: outcome.values, outside: outcome.outside }, "window read");
       } else if (outcome.kind === "aborted") {
         this.planner.release(id);
@@ -377,8 +314,8 @@ class BackfillRun {
   }
 
   private spoolBusy(): boolean {
-    const spool = this.delivery?.spool;
-    return !!spool && (spool.rows + spool.buffered > this.highWater || spool.bytes > this.o.mapping.spool.maxBytes / 2);
+    const e = this.engine;
+    return !!e && (e.backlog > this.highWater || e.spool.bytes > this.o.mapping.spool.maxBytes / 2);
   }
 
   /** One page of a point's history: conversion as in live mode, the range by the timestamp sent, same-ms merge. */
@@ -414,10 +351,7 @@ class BackfillRun {
 
   private emit(run: PointRun, s: Sample): void {
     run.wouldSend++;
-    const spool = this.delivery?.spool;
-    if (!spool) return;
-    if (!spool.append(s, this.clock.now())) throw new Error(`the backfill spool is full (spool.maxBytes ${this.o.mapping.spool.maxBytes})`);
-    if (spool.buffered >= COMMIT_ROWS) this.commit();
+    if (this.engine && !this.engine.append(s)) throw new Error(`the backfill spool is full (spool.maxBytes ${this.o.mapping.spool.maxBytes}) or cannot be written`);
   }
 
   private fail(run: PointRun, reason: string): void {
@@ -432,39 +366,28 @@ class BackfillRun {
    */
   private async close(send: boolean): Promise<number> {
     this.progressTimer?.cancel();
-    const d = this.delivery;
-    if (!d) return 0;
-    this.commit();
+    const e = this.engine;
+    if (!e) return 0;
     if (send) {
-      d.scheduler.flushAll(d.spool.backlog().map((b) => b.pointId));
-      d.sender.wake();
       this.o.onProgress?.(this.snapshot());
       const every = this.o.progressEveryMs ?? 1_000;
       let lastReport = this.clock.now();
-      while (!this.signal.aborted && !(await d.sender.drain(250))) {
+      while (!this.signal.aborted && !(await e.drain(250))) {
         if (this.o.onProgress && this.clock.now() - lastReport >= every) {
           lastReport = this.clock.now();
           this.o.onProgress(this.snapshot());
         }
       }
-      if (this.signal.aborted && !(await d.sender.drain(this.o.drainOnStopMs ?? 10_000))) this.interrupted = true;
+      if (this.signal.aborted && !(await e.drain(this.o.drainOnStopMs ?? 10_000))) this.interrupted = true;
     }
-    this.commitTimer?.cancel();
-    d.sender.stop();
-    d.scheduler.stop();
-    await (d.spool.rows === 0 ? d.client.close() : d.client.destroy());
-    await d.sender.whenIdle(); // aborted requests end before the spool closes under them
-    this.commit(); // the last acknowledgements
-    const left = d.spool.rows;
     const complete = this.planner.complete && [...this.runs.values()].every((r) => !r.failed);
-    if (send && complete && left === 0 && !this.interrupted && (this.stats.dropped.dead_letter ?? 0) === 0) d.checkpoints.finish();
-    d.spool.close();
-    return left;
+    if (send && complete && e.backlog === 0 && !this.interrupted && (this.stats.dropped.dead_letter ?? 0) === 0) this.checkpoints!.finish();
+    return e.finish(0);
   }
 
   private result(leftInSpool: number): BackfillResult {
     const elapsedMs = this.clock.now() - this.started;
-    const spoolFile = backfillSpoolFile(this.o.mapping.state);
+    const spoolFile = this.o.spoolFile ?? "the backfill spool";
     const points: PointReport[] = this.o.points.map((config) => {
       const run = this.runs.get(config.pointId)!;
       const c = this.stats.points.get(config.pointId);

@@ -1,13 +1,12 @@
-import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Mapping, PointConfig } from "../config/types.js";
-import { IngestClient } from "../ingest/client.js";
+import type { IngestClient } from "../ingest/client.js";
 import { readApiValues } from "../ingest/reader.js";
 import { HistorySession } from "../opcua/history.js";
 import { Comparer, type Comparison, type Timed } from "../transform/compare.js";
 import { convert, historySettings } from "../transform/convert.js";
 import { dedupeMs } from "../transform/dedup.js";
-import { Delivery } from "../delivery/delivery.js";
+import type { DeliveryEngine } from "../delivery/engine.js";
 import type { Sample } from "../core/types.js";
 
 export interface ReconcileOptions {
@@ -18,6 +17,10 @@ export interface ReconcileOptions {
   /** Send what is missing (and, with overwrite, what differs) through the spool and sender. */
   repair: boolean;
   overwrite: boolean;
+  /** Reads the API's values (and, with repair, is the engine's client). */
+  client: IngestClient;
+  /** With repair: where the missing values go (state/reconcile.db). */
+  engine?: DeliveryEngine | undefined;
   log: Logger;
   onProgress?: (pointId: string, doneMs: number) => void;
 }
@@ -52,8 +55,9 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
   const started = Date.now();
   const { mapping, log } = o;
   const history = await HistorySession.open(mapping.opcua, mapping.state, log);
-  const delivery = o.repair ? new Delivery(mapping, join(mapping.state, "reconcile.db"), o.overwrite, log) : undefined;
-  const reader = delivery?.api ?? new IngestClient(mapping.ingest);
+  const delivery = o.repair ? o.engine : undefined;
+  const reader = o.client;
+  delivery?.start();
   const results: PointReconcile[] = [];
   let compared = 0;
   try {
@@ -110,9 +114,9 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
     }
   } finally {
     await history.close();
-    if (!delivery) await reader.close();
+    if (!o.engine) await reader.close();
   }
-  const left = delivery ? await delivery.finish(60_000) : 0;
-  if (left > 0) log.warn({ left }, "repair: values left in state/reconcile.db; the next --repair sends them");
+  const left = o.engine ? await o.engine.finish(60_000) : 0;
+  if (left > 0) log.warn({ event: "repair_left", left }, "repair: values left in state/reconcile.db; the next --repair sends them");
   return { points: results, compared, elapsedMs: Date.now() - started, left };
 }

@@ -3,17 +3,16 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Database } from "better-sqlite3";
 import type { Logger } from "pino";
 import type { OpsView } from "./metrics.js";
 import type { RouteHandler } from "./server.js";
-import { deadLetterSummary } from "./status-deadletters.js";
+import type { DeadLetterSummary } from "../spool/deadletters.js";
 import { RateHistory } from "./status-history.js";
 import { parsePointQuery, PointIndex, type MappedPoint } from "./status-points.js";
 
 /**
  * What the status page reads from a running connector: the ops view, plus the mapping's addresses
- * and points, the points the server refused, and the spool's database (for the dead letters).
+ * and points, the points the server refused, and a summary of the dead letters.
  * LiveConnector has all of these; tests pass a fake.
  */
 export interface StatusView extends OpsView {
@@ -23,7 +22,7 @@ export interface StatusView extends OpsView {
     readonly points: readonly MappedPoint[];
   };
   readonly source: { readonly failed: ReadonlyMap<string, string> };
-  readonly spool: { readonly database: Database };
+  deadLetters(): DeadLetterSummary;
 }
 
 export interface StatusOptions {
@@ -208,7 +207,7 @@ export function createStatusRoutes(view: StatusView, opts: StatusOptions = {}): 
         oldestArrival: spool.oldestArrival ?? null,
         oldestAgeMs: spool.oldestArrival === undefined ? null : Math.max(0, now - spool.oldestArrival),
       },
-      deadLetters: deadLetterSummary(view.spool.database) ?? { count: 0, latest: [] },
+      deadLetters: view.deadLetters(),
       points: counts,
     };
   };

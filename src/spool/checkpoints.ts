@@ -15,7 +15,7 @@ export interface StoredJob {
  * Backfill progress in the backfill spool's database (tables of schema migration 2): per job and
  * point, the number of leading windows whose values are durable in the spool. Progress is staged
  * in memory and written in the same transaction as the spool commit that made those values
- * durable (`commitWith`), so a checkpoint never runs ahead of the data it stands for.
+ * durable (a commit participant of the spool), so a checkpoint never runs ahead of the data it stands for.
  */
 export class Checkpoints {
   private readonly staged = new Map<string, number>();
@@ -66,14 +66,18 @@ export class Checkpoints {
     return this.staged.size;
   }
 
-  /** One transaction: the staged progress and `commit` (the spool's group commit) together. */
-  commitWith<T>(commit: () => T): T {
-    const staged = [...this.staged];
-    this.staged.clear();
-    return this.db.transaction(() => {
-      for (const [pointId, doneBelow] of staged) this.st.upsert.run(this.job, pointId, doneBelow);
-      return commit();
-    })();
+  private writing: [string, number][] = [];
+
+  /** In the spool's commit transaction: the staged progress goes with the samples it stands for. */
+  write(): void {
+    this.writing = [...this.staged];
+    for (const [pointId, doneBelow] of this.writing) this.st.upsert.run(this.job, pointId, doneBelow);
+  }
+
+  /** The commit is durable: what it wrote is no longer staged (a failed commit keeps it for the next). */
+  committed(): void {
+    for (const [pointId, doneBelow] of this.writing) if (this.staged.get(pointId) === doneBelow) this.staged.delete(pointId);
+    this.writing = [];
   }
 
   /** The job finished: forget it, so the same command later runs it again from the start. */

@@ -1,10 +1,13 @@
 import type { Database } from "better-sqlite3";
+import { chunkStatements, sampleBytes, writeChunk } from "./chunks.js";
+
+type Migration = string | ((db: Database) => void);
 
 /**
  * Schema migrations, in order; PRAGMA user_version records how many ran. A newer connector opens
  * an older state file by running the missing steps; an older connector refuses a newer file.
  */
-const MIGRATIONS: string[] = [
+const MIGRATIONS: Migration[] = [
   `CREATE TABLE points (key INTEGER PRIMARY KEY, point_id TEXT NOT NULL UNIQUE);
    -- AUTOINCREMENT: ids are never reused, so a per-point read cursor stays valid after the table empties.
    CREATE TABLE samples (
@@ -39,6 +42,33 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (job, point_id)) WITHOUT ROWID;`,
   // Gap fill: the newest timestamp spooled per point, so a restart knows where the hole starts.
   `CREATE TABLE point_progress (point_id TEXT PRIMARY KEY, last_ts INTEGER NOT NULL) WITHOUT ROWID;`,
+  // One row per group commit instead of one per sample (see chunks.ts); rows of an older file move over
+  // in id order, so every point keeps its order. meta.progress_chunk: point_progress covers chunks up to it.
+  (db) => {
+    db.exec(`CREATE TABLE chunks (
+       id INTEGER PRIMARY KEY AUTOINCREMENT,
+       arrived INTEGER NOT NULL,
+       count INTEGER NOT NULL,
+       bytes INTEGER NOT NULL,
+       body TEXT NOT NULL);
+     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`);
+    // Paged (better-sqlite3 runs no other statement while an iterator is open), one chunk a page.
+    const st = chunkStatements(db);
+    const page = db.prepare("SELECT id, point, ts, value, quality, arrived FROM samples WHERE id > ? ORDER BY id LIMIT 5000");
+    for (let after = 0; ; ) {
+      const rows = page.all(after) as { id: number; point: number; ts: number; value: string; quality: number; arrived: number }[];
+      if (rows.length === 0) break;
+      const flat: unknown[] = [];
+      let bytes = 0;
+      for (const r of rows) {
+        flat.push(r.point, r.ts, r.value, r.quality);
+        bytes += sampleBytes(r.value);
+      }
+      writeChunk(st, rows[0]!.arrived, flat, bytes);
+      after = rows[rows.length - 1]!.id;
+    }
+    db.exec("DROP TABLE samples");
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -54,7 +84,9 @@ export function migrate(db: Database, file: string): void {
   }
   for (let v = version; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+      const step = MIGRATIONS[v]!;
+      if (typeof step === "string") db.exec(step);
+      else step(db);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

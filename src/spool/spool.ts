@@ -1,122 +1,167 @@
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Sample } from "../core/types.js";
+import type { Sample, Value } from "../core/types.js";
+import { Checkpoints } from "./checkpoints.js";
+import { chunkStatements, FIELDS, sampleBytes, writeChunk, type ChunkStatements, type StoredChunk } from "./chunks.js";
+import { DeadLetterStore, deadLetterStatement } from "./deadletters.js";
 import { migrate } from "./schema.js";
 
 export interface SpoolOptions {
   file: string;
   maxBytes: number;
   whenFull: "dropOldest" | "dropNewest";
+  /**
+   * full (default): fsync at every commit, a committed sample survives power loss (live mode: its
+   * source is gone once read). normal: no fsync per commit; a power loss can take back the last
+   * commits (with their checkpoints), which is right for history that can be read again.
+   */
+  durability?: "full" | "normal";
+  /** Samples held in memory for sending, at most (default 100,000); beyond it, new chunks wait on disk. */
+  memoryRows?: number;
 }
 
-export interface SpoolRow {
-  id: number;
-  ts: number;
-  value: string;
-  quality: 0 | 1 | 2;
-}
+/** What the sender gets of a sample. */
+export type SpoolRow = Value;
 
-/** Approximate stored size of a row: its value plus the fixed columns and index entry. */
-const ROW_OVERHEAD = 48;
-const rowBytes = (value: string) => value.length + ROW_OVERHEAD;
-
-interface PointState {
-  key: number;
-  /** Committed rows after the cursor: not yet handed to the sender. */
-  unread: number;
-  /** Highest row id handed to the sender. */
-  cursor: number;
+/** Writes its own rows inside the spool's commit transaction (backfill checkpoints). */
+export interface CommitParticipant {
+  /** Something staged to write. */
+  readonly pending: number;
+  /** Inside the transaction; throwing rolls the whole commit back. */
+  write(): void;
+  /** After the transaction committed. */
+  committed(): void;
 }
 
 export interface CommitResult {
-  /** Points that gained rows, with the arrival time of their first new row. */
+  /** Points that gained sendable rows, with the arrival time of their first new row. */
   added: Map<string, number>;
-  /** Rows deleted by dropOldest in this commit. */
+  /** Samples deleted by dropOldest in this commit. */
   droppedOldest: number;
 }
 
+/** One group commit as stored: deleted once every sample in it is acknowledged. */
+interface Chunk {
+  id: number;
+  arrived: number;
+  count: number;
+  bytes: number;
+  /** Samples not yet acknowledged. */
+  pending: number;
+  dropped: boolean;
+}
+
+/** A point's sendable samples in memory, oldest first, from `head`; the first `inflight` are with the sender. */
+interface PointQueue {
+  key: number;
+  id: string;
+  rows: Sample[];
+  chunks: Chunk[];
+  arrived: number[];
+  head: number;
+  inflight: number;
+  /** Newest timestamp appended, for point_progress (-1: none since start). */
+  newest: number;
+}
+
+const DEFAULT_MEMORY_ROWS = 100_000;
+
 /**
- * The durable queue between the OPC UA side and the API, in SQLite (WAL, synchronous FULL).
- * Samples are buffered and written in one transaction per commit (the group commit window);
- * a row is deleted only once the API acknowledged it. Per point, rows are taken in id order.
+ * The durable queue between the OPC UA side and the API, in SQLite (WAL). Appended samples are
+ * buffered and written as one chunk per group commit; the sender is served from memory (the
+ * committed tail), and SQLite is read back only for what memory does not hold: what an earlier
+ * run left, or the backlog of an outage longer than `memoryRows` samples. A chunk is deleted once
+ * the API acknowledged all its samples; after a crash, a partly acknowledged chunk is sent again
+ * whole, which the API's one-value-per-millisecond rule makes harmless (a repeat is a conflict).
  */
 export class Spool {
   private readonly db: Database;
-  private readonly points = new Map<string, PointState>();
-  private buffer: { point: PointState; pointId: string; s: Sample; arrived: number }[] = [];
+  private readonly memoryRows: number;
+  private readonly points = new Map<string, PointQueue>();
+  private readonly byKey = new Map<number, PointQueue>();
+  /** Chunks held in memory with samples not yet acknowledged, by id (ascending insertion). */
+  private readonly live = new Map<number, Chunk>();
+  private buffer: Sample[] = [];
+  private bufferPoints: PointQueue[] = [];
+  private bufferArrived: number[] = [];
   private bufferBytes = 0;
-  /** Acknowledged id ranges [point key, first id, last id], deleted in the next commit. */
-  private acks: [number, number, number][] = [];
-  /** Refused batches, written in the next commit together with the deletion of their rows. */
+  /** Fully acknowledged chunks, deleted at the next maintenance commit. */
+  private deletable: number[] = [];
+  private deletableBytes = 0;
+  /** Refused batches, written in the next commit. */
   private letters: unknown[][] = [];
-  private ackBytes = 0;
-  /** Rows and approximate bytes stored (committed, not yet deleted). */
+  private readonly dirty = new Set<PointQueue>();
+  private readonly participants = new Set<CommitParticipant>();
+  /** Memory holds every stored chunk with id <= loadedUpTo that has unacknowledged samples. */
+  private loadedUpTo = 0;
+  /** No chunk beyond loadedUpTo exists: a new commit goes straight to memory. */
+  private caughtUp = false;
+  private lastChunkId: number;
+  private memRows = 0;
+  /** Samples stored and not yet acknowledged (what a stop would leave). */
   rows = 0;
+  /** Approximate bytes of the stored chunks. */
   bytes = 0;
   droppedNewest = 0;
   droppedOldest = 0;
-  private readonly st: {
-    insert: Statement; insertPoint: Statement; findPoint: Statement; take: Statement; firstArrival: Statement; deleteRange: Statement;
-    letter: Statement;
-    countAfter: Statement; oldest: Statement; progress: Statement;
-  };
+  private readonly chunks: ChunkStatements;
+  private readonly st: { insertPoint: Statement; findPoint: Statement; pointById: Statement; letter: Statement; progress: Statement; meta: Statement; setMeta: Statement; firstOnDisk: Statement };
 
   constructor(private readonly opts: SpoolOptions) {
     mkdirSync(dirname(opts.file), { recursive: true });
+    this.memoryRows = opts.memoryRows ?? DEFAULT_MEMORY_ROWS;
     this.db = new BetterSqlite3(opts.file);
     this.db.pragma("journal_mode = WAL");
-    // FULL: a committed group survives power loss, not only a process kill.
-    this.db.pragma("synchronous = FULL");
+    this.db.pragma(`synchronous = ${opts.durability === "normal" ? "NORMAL" : "FULL"}`);
     migrate(this.db, opts.file);
+    this.chunks = chunkStatements(this.db);
     this.st = {
-      insert: this.db.prepare("INSERT INTO samples (point, ts, value, quality, arrived) VALUES (?, ?, ?, ?, ?)"),
       insertPoint: this.db.prepare("INSERT OR IGNORE INTO points (point_id) VALUES (?)"),
       findPoint: this.db.prepare("SELECT key FROM points WHERE point_id = ?").pluck(),
-      letter: this.db.prepare("INSERT INTO dead_letters (at, point_id, status, detail, overwrite, samples) VALUES (?, ?, ?, ?, ?, ?)"),
-      take: this.db.prepare("SELECT id, ts, value, quality FROM samples WHERE point = ? AND id > ? ORDER BY id LIMIT ?"),
-      firstArrival: this.db.prepare("SELECT arrived FROM samples WHERE point = ? AND id > ? ORDER BY id LIMIT 1").pluck(),
-      deleteRange: this.db.prepare("DELETE FROM samples WHERE point = ? AND id BETWEEN ? AND ?"),
-      countAfter: this.db.prepare("SELECT COUNT(*) FROM samples WHERE point = ? AND id > ?").pluck(),
-      oldest: this.db.prepare("SELECT arrived FROM samples ORDER BY id LIMIT 1").pluck(),
+      pointById: this.db.prepare("SELECT point_id FROM points WHERE key = ?").pluck(),
+      letter: deadLetterStatement(this.db),
       progress: this.db.prepare(
         "INSERT INTO point_progress (point_id, last_ts) VALUES (?, ?) ON CONFLICT (point_id) DO UPDATE SET last_ts = max(last_ts, excluded.last_ts)",
       ),
+      meta: this.db.prepare("SELECT value FROM meta WHERE key = ?").pluck(),
+      setMeta: this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+      firstOnDisk: this.db.prepare("SELECT arrived FROM chunks WHERE id > ? ORDER BY id LIMIT 1").pluck(),
     };
-    this.load();
-  }
-
-  /** Rebuild the in-memory counters from the file (start-up, or after another process changed it). */
-  load(): void {
-    const keys = this.db.prepare("SELECT key, point_id FROM points").all() as { key: number; point_id: string }[];
-    for (const { key, point_id } of keys) {
-      const p = this.points.get(point_id);
-      if (p) p.unread = this.st.countAfter.get(key, p.cursor) as number;
-      else this.points.set(point_id, { key, cursor: 0, unread: this.st.countAfter.get(key, 0) as number });
-    }
-    const t = this.db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(length(value)), 0) + COUNT(*) * ${ROW_OVERHEAD} AS b FROM samples`).get() as { n: number; b: number };
+    for (const { key, point_id } of this.db.prepare("SELECT key, point_id FROM points").all() as { key: number; point_id: string }[]) this.addPoint(key, point_id);
+    const t = this.db.prepare("SELECT COALESCE(SUM(count), 0) AS n, COALESCE(SUM(bytes), 0) AS b FROM chunks").get() as { n: number; b: number };
     this.rows = t.n;
     this.bytes = t.b;
+    this.lastChunkId = (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").pluck().get() as number | undefined) ?? 0;
+    this.fill();
   }
 
-  /** Points with unread rows and the arrival of their oldest one, oldest first: the backlog to send. */
+  /** Points with sendable rows and the arrival of their oldest one, oldest first: the backlog to send. */
   backlog(): { pointId: string; firstArrived: number }[] {
     const out: { pointId: string; firstArrived: number }[] = [];
-    for (const [pointId, p] of this.points) {
-      if (p.unread > 0) out.push({ pointId, firstArrived: this.st.firstArrival.get(p.key, p.cursor) as number });
+    for (const p of this.points.values()) {
+      const first = p.head + p.inflight;
+      if (first < p.rows.length) out.push({ pointId: p.id, firstArrived: p.arrived[first]! });
     }
     return out.sort((a, b) => a.firstArrived - b.firstArrived);
   }
 
   /** Buffer a sample for the next commit. False when the spool is full and whenFull is dropNewest. */
   append(s: Sample, arrived: number): boolean {
-    const size = rowBytes(s.value);
-    if (this.opts.whenFull === "dropNewest" && this.bytes + this.bufferBytes + size > this.opts.maxBytes) {
+    const size = sampleBytes(s.value);
+    if (this.opts.whenFull === "dropNewest" && this.bytes - this.deletableBytes + this.bufferBytes + size > this.opts.maxBytes) {
       this.droppedNewest++;
       return false;
     }
-    this.buffer.push({ point: this.point(s.pointId), pointId: s.pointId, s, arrived });
+    const p = this.point(s.pointId);
+    this.buffer.push(s);
+    this.bufferPoints.push(p);
+    this.bufferArrived.push(arrived);
     this.bufferBytes += size;
+    if (s.ts > p.newest) {
+      p.newest = s.ts;
+      this.dirty.add(p);
+    }
     return true;
   }
 
@@ -124,121 +169,280 @@ export class Spool {
     return this.buffer.length;
   }
 
+  /** Register a participant whose rows are written in every commit's transaction. */
+  join(p: CommitParticipant): () => void {
+    this.participants.add(p);
+    return () => this.participants.delete(p);
+  }
+
+  /** Backfill checkpoints of a job, committed with the samples they stand for. */
+  checkpoints(job: string): Checkpoints {
+    const c = new Checkpoints(this.db, job);
+    this.join(c);
+    return c;
+  }
+
   /**
-   * One transaction: buffered samples in, acknowledged rows out (with their dead letters), then the
-   * size cap. When SQLite fails (disk full, locked), nothing is lost from memory: the buffer and the
-   * acknowledgements stay for the next commit, and the error goes to the caller.
+   * One transaction: the buffered samples as one chunk, dead letters, participants' rows; with
+   * `maintain` also the progress per point, the deletion of acknowledged chunks and the size cap
+   * (the engine maintains about once a second: fewer statements, the same safety). When SQLite
+   * fails (disk full, locked), nothing is lost from memory: everything stays for the next commit,
+   * and the error goes to the caller.
    */
-  commit(): CommitResult {
+  commit(maintain = true): CommitResult {
     const added = new Map<string, number>();
-    const buffer = this.buffer;
-    const acks = this.acks;
-    const letters = this.letters;
-    let deleted = 0;
-    let droppedOldest = 0;
-    const newest = new Map<string, number>();
+    const n = this.buffer.length;
+    const overCap = this.opts.whenFull === "dropOldest" && this.bytes - this.deletableBytes + this.bufferBytes > this.opts.maxBytes;
+    if (overCap) maintain = true;
+    const deleting = maintain ? this.deletable : [];
+    let staged = false;
+    for (const p of this.participants) staged ||= p.pending > 0;
+    if (n === 0 && this.letters.length === 0 && !staged && (!maintain || (this.dirty.size === 0 && deleting.length === 0 && !overCap))) {
+      this.fill(added);
+      return { added, droppedOldest: 0 };
+    }
+    let id = 0;
+    let dropped: { upTo: number; samples: number } | undefined;
     this.db.transaction(() => {
-      for (const b of buffer) {
-        this.st.insert.run(b.point.key, b.s.ts, b.s.value, b.s.quality, b.arrived);
-        if ((newest.get(b.pointId) ?? -Infinity) < b.s.ts) newest.set(b.pointId, b.s.ts);
+      if (n > 0) {
+        const flat: unknown[] = new Array(n * FIELDS);
+        for (let i = 0, j = 0; i < n; i++, j += FIELDS) {
+          const s = this.buffer[i]!;
+          flat[j] = this.bufferPoints[i]!.key;
+          flat[j + 1] = s.ts;
+          flat[j + 2] = s.value;
+          flat[j + 3] = s.quality;
+        }
+        id = writeChunk(this.chunks, this.bufferArrived[0]!, flat, this.bufferBytes);
       }
-      for (const [pointId, ts] of newest) this.st.progress.run(pointId, ts);
-      for (const l of letters) this.st.letter.run(...l);
-      for (const [key, first, last] of acks) deleted += this.st.deleteRange.run(key, first, last).changes;
-      if (this.opts.whenFull === "dropOldest" && this.bytes + this.bufferBytes - this.ackBytes > this.opts.maxBytes) {
-        droppedOldest = this.dropOldest();
+      for (const l of this.letters) this.st.letter.run(...l);
+      for (const p of this.participants) p.write();
+      if (maintain) {
+        for (const p of this.dirty) this.st.progress.run(p.id, p.newest);
+        this.st.setMeta.run("progress_chunk", Math.max(id, this.lastChunkId));
+        deleteIds(this.db, deleting);
+        if (overCap) dropped = this.dropOldest();
       }
     })();
-    this.buffer = [];
-    this.acks = [];
+    for (const p of this.participants) p.committed();
     this.letters = [];
-    for (const b of buffer) {
-      b.point.unread++;
-      if (!added.has(b.pointId)) added.set(b.pointId, b.arrived);
+    if (maintain) {
+      this.dirty.clear();
+      this.deletable = [];
+      this.bytes -= this.deletableBytes;
+      this.deletableBytes = 0;
     }
-    this.rows += buffer.length - deleted;
-    this.bytes += this.bufferBytes - this.ackBytes;
-    this.bufferBytes = 0;
-    this.ackBytes = 0;
-    if (droppedOldest > 0) this.load(); // exact counters again after the cap cut rows of any point
+    if (n > 0) {
+      const chunk: Chunk = { id, arrived: this.bufferArrived[0]!, count: n, bytes: this.bufferBytes, pending: n, dropped: false };
+      this.rows += n;
+      this.bytes += this.bufferBytes;
+      const direct = this.caughtUp && id === this.loadedUpTo + 1 && this.memRows < this.memoryRows;
+      if (direct) {
+        this.live.set(id, chunk);
+        for (let i = 0; i < n; i++) {
+          const p = this.bufferPoints[i]!;
+          p.rows.push(this.buffer[i]!);
+          p.chunks.push(chunk);
+          p.arrived.push(this.bufferArrived[i]!);
+          if (!added.has(p.id)) added.set(p.id, this.bufferArrived[i]!);
+        }
+        this.memRows += n;
+        this.loadedUpTo = id;
+      } else {
+        this.caughtUp = false; // on disk only: fill() brings it, in order
+      }
+      this.lastChunkId = Math.max(this.lastChunkId, id);
+      this.buffer = [];
+      this.bufferPoints = [];
+      this.bufferArrived = [];
+      this.bufferBytes = 0;
+    }
+    let droppedOldest = 0;
+    if (dropped) droppedOldest = this.forgetDropped(dropped.upTo, dropped.samples);
+    this.fill(added);
     return { added, droppedOldest };
   }
 
-  /** Delete the oldest rows until the spool is 10 % under its cap (hysteresis: not every commit). */
-  private dropOldest(): number {
+  /** Inside the commit: delete the oldest chunks until 10 % under the cap (hysteresis: not every commit). */
+  private dropOldest(): { upTo: number; samples: number } {
     const target = this.opts.maxBytes * 0.9;
-    let excess = this.bytes + this.bufferBytes - this.ackBytes - target;
-    const rows = this.db.prepare("SELECT id, length(value) AS len FROM samples ORDER BY id LIMIT 10000").iterate() as Iterable<{ id: number; len: number }>;
+    let excess = this.bytes - this.deletableBytes + this.bufferBytes - target;
     let upTo = 0;
-    for (const r of rows) {
-      upTo = r.id;
-      excess -= r.len + ROW_OVERHEAD;
-      if (excess <= 0) break;
+    let samples = 0;
+    const page = this.db.prepare("SELECT id, count, bytes FROM chunks WHERE id > ? ORDER BY id LIMIT 256");
+    while (excess > 0) {
+      const rows = page.all(upTo) as { id: number; count: number; bytes: number }[];
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        upTo = r.id;
+        excess -= r.bytes;
+        const inMemory = this.live.get(r.id);
+        samples += inMemory ? inMemory.pending : r.id > this.loadedUpTo ? r.count : 0;
+        if (excess <= 0) break;
+      }
     }
-    const n = this.db.prepare("DELETE FROM samples WHERE id <= ?").run(upTo).changes;
-    this.droppedOldest += n;
-    return n;
+    if (upTo > 0) this.db.prepare("DELETE FROM chunks WHERE id <= ?").run(upTo);
+    return { upTo, samples };
   }
 
-  /** Hand the next rows of a point to the sender (oldest first); they stay stored until ack. */
+  /** After dropOldest committed: the chunks up to `upTo` are gone; take their samples out of memory. */
+  private forgetDropped(upTo: number, samples: number): number {
+    for (const c of this.live.values()) {
+      if (c.id > upTo) break;
+      c.dropped = true;
+      this.live.delete(c.id);
+    }
+    // A maintenance commit ran (nothing is left to delete): the size is what the table holds.
+    this.bytes = (this.db.prepare("SELECT COALESCE(SUM(bytes), 0) FROM chunks").pluck().get() as number) ?? 0;
+    for (const p of this.points.values()) {
+      // Dropped entries are the oldest: right after the in-flight ones (which the sender settles).
+      const from = p.head + p.inflight;
+      let to = from;
+      while (to < p.rows.length && p.chunks[to]!.dropped) to++;
+      if (to > from) {
+        p.rows.splice(from, to - from);
+        p.chunks.splice(from, to - from);
+        p.arrived.splice(from, to - from);
+        this.memRows -= to - from;
+      }
+    }
+    if (this.loadedUpTo < upTo) this.loadedUpTo = upTo;
+    this.rows -= samples;
+    this.droppedOldest += samples;
+    return samples;
+  }
+
+  /** Read chunks beyond what memory holds, oldest first, while there is room. */
+  private fill(added?: Map<string, number>): void {
+    while (!this.caughtUp && this.memRows < this.memoryRows) {
+      const stored = this.chunks.after.all(this.loadedUpTo, 8) as StoredChunk[];
+      if (stored.length === 0) {
+        this.caughtUp = true;
+        this.lastChunkId = Math.max(this.lastChunkId, this.loadedUpTo);
+        break;
+      }
+      for (const c of stored) {
+        const flat = JSON.parse(c.body) as (number | string)[];
+        const chunk: Chunk = { id: c.id, arrived: c.arrived, count: c.count, bytes: c.bytes, pending: c.count, dropped: false };
+        this.live.set(c.id, chunk);
+        for (let j = 0; j < flat.length; j += FIELDS) {
+          const p = this.pointByKey(flat[j] as number);
+          p.rows.push({ pointId: p.id, ts: flat[j + 1] as number, value: flat[j + 2] as string, quality: flat[j + 3] as 0 | 1 | 2 });
+          p.chunks.push(chunk);
+          p.arrived.push(c.arrived);
+          if (added && !added.has(p.id)) added.set(p.id, c.arrived);
+        }
+        this.memRows += c.count;
+        this.loadedUpTo = c.id;
+        if (this.memRows >= this.memoryRows) break;
+      }
+    }
+  }
+
+  /** Hand the next rows of a point to the sender (oldest first); one batch in flight per point. */
   take(pointId: string, limit: number): SpoolRow[] {
     const p = this.points.get(pointId);
-    if (!p || p.unread === 0) return [];
-    const rows = this.st.take.all(p.key, p.cursor, limit) as SpoolRow[];
-    if (rows.length > 0) p.cursor = rows[rows.length - 1]!.id;
-    p.unread = Math.max(0, p.unread - rows.length);
-    return rows;
+    if (!p || p.inflight > 0) return [];
+    const end = Math.min(p.rows.length, p.head + limit);
+    if (end <= p.head) return [];
+    p.inflight = end - p.head;
+    return p.rows.slice(p.head, end);
   }
 
-  /** The rows were not delivered (transient failure): they will be taken again, first. */
-  release(pointId: string, rows: readonly SpoolRow[]): void {
+  /** The batch was not delivered (transient failure): it is taken again, first. */
+  release(pointId: string, _rows?: readonly SpoolRow[]): void {
     const p = this.points.get(pointId);
-    if (!p || rows.length === 0) return;
-    p.cursor = Math.min(p.cursor, rows[0]!.id - 1);
-    p.unread = this.st.countAfter.get(p.key, p.cursor) as number;
+    if (p) p.inflight = 0;
   }
 
-  /** The API took these rows (204/202): delete them in the next commit. */
-  ack(pointId: string, rows: readonly SpoolRow[]): void {
+  /** The API took the point's batch in flight (204/202): its chunks go once all their samples did. */
+  ack(pointId: string, _rows?: readonly SpoolRow[]): void {
     const p = this.points.get(pointId);
-    if (!p || rows.length === 0) return;
-    this.acks.push([p.key, rows[0]!.id, rows[rows.length - 1]!.id]);
-    for (const r of rows) this.ackBytes += rowBytes(r.value);
+    if (!p || p.inflight === 0) return;
+    const end = p.head + p.inflight;
+    let settled = 0;
+    for (let i = p.head; i < end; i++) {
+      const c = p.chunks[i]!;
+      if (c.dropped) continue;
+      settled++;
+      if (--c.pending === 0) {
+        this.deletable.push(c.id);
+        this.deletableBytes += c.bytes;
+        this.live.delete(c.id);
+      }
+    }
+    this.rows -= settled;
+    this.memRows -= p.inflight;
+    p.inflight = 0;
+    p.head = end;
+    if (p.head === p.rows.length) {
+      p.rows = [];
+      p.chunks = [];
+      p.arrived = [];
+      p.head = 0;
+    } else if (p.head > 1024 && p.head * 2 > p.rows.length) {
+      p.rows.splice(0, p.head);
+      p.chunks.splice(0, p.head);
+      p.arrived.splice(0, p.head);
+      p.head = 0;
+    }
+  }
+
+  /** Permanently refused: kept with the API's answer (written in the next commit), then acknowledged. */
+  deadLetter(pointId: string, rows: readonly SpoolRow[], status: number, detail: string, overwrite: boolean, at: number): void {
+    if (rows.length > 0) this.letters.push([at, pointId, status, detail, overwrite ? 1 : 0, JSON.stringify(rows.map((r) => [r.ts, r.value, r.quality]))]);
+    this.ack(pointId);
   }
 
   unread(pointId: string): number {
-    return this.points.get(pointId)?.unread ?? 0;
+    const p = this.points.get(pointId);
+    return p ? p.rows.length - p.head - p.inflight : 0;
   }
 
-  /** Arrival time of the oldest unread row of a point. */
+  /** Arrival time of the oldest sendable row of a point. */
   firstUnreadArrival(pointId: string): number | undefined {
     const p = this.points.get(pointId);
-    return p && p.unread > 0 ? ((this.st.firstArrival.get(p.key, p.cursor) as number | undefined) ?? undefined) : undefined;
+    return p ? p.arrived[p.head + p.inflight] : undefined;
   }
 
-  /** Arrival time of the oldest stored row, for the "oldest unsent sample" metric. */
+  /** Arrival time of the oldest unacknowledged stored sample, for the "oldest unsent sample" metric. */
   oldestArrival(): number | undefined {
-    return (this.st.oldest.get() as number | undefined) ?? undefined;
+    for (const c of this.live.values()) return c.arrived;
+    return this.caughtUp ? undefined : ((this.st.firstOnDisk.get(this.loadedUpTo) as number | undefined) ?? undefined);
   }
 
   /** Newest timestamp ever spooled per point (kept after the rows are sent): where a gap starts. */
   lastTimestamps(): Map<string, number> {
     const rows = this.db.prepare("SELECT point_id, last_ts FROM point_progress").all() as { point_id: string; last_ts: number }[];
-    return new Map(rows.map((r) => [r.point_id, r.last_ts]));
+    const out = new Map(rows.map((r) => [r.point_id, r.last_ts]));
+    // Chunks written after the last progress write: their newest timestamps count too.
+    const from = (this.st.meta.get("progress_chunk") as number | undefined) ?? 0;
+    for (let after = from; ; ) {
+      const stored = this.chunks.after.all(after, 64) as StoredChunk[];
+      if (stored.length === 0) break;
+      for (const c of stored) {
+        const flat = JSON.parse(c.body) as (number | string)[];
+        for (let j = 0; j < flat.length; j += FIELDS) {
+          const id = this.pointByKey(flat[j] as number).id;
+          const ts = flat[j + 1] as number;
+          if ((out.get(id) ?? -Infinity) < ts) out.set(id, ts);
+        }
+        after = c.id;
+      }
+    }
+    for (const p of this.points.values()) if (p.newest >= 0 && (out.get(p.id) ?? -Infinity) < p.newest) out.set(p.id, p.newest);
+    return out;
   }
 
-  /** Permanently refused rows: kept with the API's answer, never silently deleted. */
-  deadLetter(pointId: string, rows: readonly SpoolRow[], status: number, detail: string, overwrite: boolean, at: number): void {
-    // Written in the same commit that deletes the rows: a crash between the two cannot keep both.
-    this.letters.push([at, pointId, status, detail, overwrite ? 1 : 0, JSON.stringify(rows.map((r) => [r.ts, r.value, r.quality]))]);
-    this.ack(pointId, rows);
-  }
-
-  /** Another process (the deadletter command) changed the file since we last looked. */
+  /** Another process (`deadletter retry`) changed the file since we last looked: read what it added. */
   changedElsewhere(): boolean {
     const v = this.db.pragma("data_version", { simple: true }) as number;
     const changed = this.dataVersion !== undefined && v !== this.dataVersion;
     this.dataVersion = v;
+    if (changed) {
+      this.caughtUp = false;
+      this.refreshPoints();
+    }
     return changed;
   }
   private dataVersion: number | undefined;
@@ -250,22 +454,61 @@ export class Spool {
     })();
   }
 
-  private point(pointId: string): PointState {
+  private point(pointId: string): PointQueue {
     let p = this.points.get(pointId);
     if (!p) {
       this.st.insertPoint.run(pointId); // OR IGNORE: `deadletter retry` may have added it meanwhile
-      p = { key: this.st.findPoint.get(pointId) as number, unread: 0, cursor: 0 };
-      this.points.set(pointId, p);
+      p = this.addPoint(this.st.findPoint.get(pointId) as number, pointId);
     }
     return p;
   }
 
+  private pointByKey(key: number): PointQueue {
+    const p = this.byKey.get(key);
+    if (p) return p;
+    // Added by another process since start (`deadletter retry` for a point not mapped here).
+    return this.addPoint(key, this.st.pointById.get(key) as string);
+  }
+
+  private refreshPoints(): void {
+    for (const { key, point_id } of this.db.prepare("SELECT key, point_id FROM points").all() as { key: number; point_id: string }[]) {
+      if (!this.byKey.has(key)) this.addPoint(key, point_id);
+    }
+  }
+
+  private addPoint(key: number, id: string): PointQueue {
+    const p: PointQueue = { key, id, rows: [], chunks: [], arrived: [], head: 0, inflight: 0, newest: -1 };
+    this.points.set(id, p);
+    this.byKey.set(key, p);
+    return p;
+  }
+
+  /** Anything appended, acknowledged or refused that a commit has not written yet. */
+  get uncommitted(): boolean {
+    return this.buffer.length > 0 || this.deletable.length > 0 || this.letters.length > 0 || this.dirty.size > 0;
+  }
+
+  /** The dead letters of this spool, on its connection (the status page's summary). */
+  get deadLetters(): DeadLetterStore {
+    return (this.letterStore ??= new DeadLetterStore(this.db));
+  }
+  private letterStore: DeadLetterStore | undefined;
+
+  /** For tests and the spool's own stores (dead letters, checkpoints): SQL stays in this folder. */
   get database(): Database {
     return this.db;
   }
 
   close(): void {
-    if (this.buffer.length > 0 || this.acks.length > 0 || this.letters.length > 0) this.commit();
+    if (this.uncommitted) this.commit(true);
     this.db.close();
+  }
+}
+
+/** One statement per batch of ids (SQLite allows 32,766 parameters). */
+function deleteIds(db: Database, ids: readonly number[]): void {
+  for (let i = 0; i < ids.length; i += 10_000) {
+    const part = ids.slice(i, i + 10_000);
+    db.prepare(`DELETE FROM chunks WHERE id IN (${part.map(() => "?").join(",")})`).run(...part);
   }
 }

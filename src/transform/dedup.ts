@@ -4,6 +4,10 @@
  * in arrival order, and report how many were merged away.
  */
 export function dedupeMs<T extends { ts: number }>(rows: readonly T[], overwrite: boolean): { kept: T[]; duplicates: number } {
+  // The common case, strictly increasing timestamps, needs no map (this runs for every batch).
+  let increasing = true;
+  for (let i = 1; i < rows.length && increasing; i++) increasing = rows[i]!.ts > rows[i - 1]!.ts;
+  if (increasing) return { kept: rows as T[], duplicates: 0 };
   const byMs = new Map<number, number>();
   const kept: T[] = [];
   for (const r of rows) {

@@ -2,8 +2,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
 import { SimServer } from "../../src/dev/simserver.js";
-import { LiveConnector } from "../../src/flows/live.js";
-import { listDeadLetters } from "../../src/spool/deadletters.js";
+import { LiveConnector } from "../../src/app/live.js";
+import { DeadLetterStore } from "../../src/spool/deadletters.js";
 import { mappingYaml, silent, tempDir, writeMapping, type MappingOptions } from "../helpers/env.js";
 import { Producer } from "../helpers/producer.js";
 import { waitFor } from "../helpers/wait.js";
@@ -179,8 +179,8 @@ describe("live streaming, end to end (node-opcua server → connector → emulat
       await waitFor(() => stored(points[0]!.pointId).length === 2, 10_000, "the good point's values");
       expect(stored(points[0]!.pointId)).toEqual(p.values(points[0]!.pointId).slice(-2));
       // written with the group commit that deletes their rows
-      await waitFor(() => listDeadLetters(c.spool.database).reduce((n, l) => n + l.samples.length, 0) >= 2, 10_000, "dead letters");
-      const letters = listDeadLetters(c.spool.database);
+      await waitFor(() => new DeadLetterStore(c.engine.spool.database).list().reduce((n, l) => n + l.samples.length, 0) >= 2, 10_000, "dead letters");
+      const letters = new DeadLetterStore(c.engine.spool.database).list();
       expect(letters.every((l) => l.pointId === points[1]!.pointId && l.status === 404)).toBe(true);
       expect(letters.flatMap((l) => l.samples.map((v) => v[1]))).toEqual(["29", "99"]);
       expect(letters[0]!.detail).toMatch(/\S/);

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
 import { SimServer } from "../../src/dev/simserver.js";
-import { LiveConnector } from "../../src/flows/live.js";
+import { LiveConnector } from "../../src/app/live.js";
 import { mappingYaml, silent, tempDir, writeMapping } from "../helpers/env.js";
 import { Producer } from "../helpers/producer.js";
 import { waitFor } from "../helpers/wait.js";

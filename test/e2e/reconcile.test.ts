@@ -4,7 +4,7 @@ import { parseMapping } from "../../src/config/index.js";
 import type { Mapping } from "../../src/config/types.js";
 import { IngestClient } from "../../src/ingest/client.js";
 import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
-import { runReconcile } from "../../src/flows/reconcile.js";
+import { reconcile as runReconcile } from "../../src/app/reconcile.js";
 import { silent, tempDir } from "../helpers/env.js";
 import { HistorianServer } from "../helpers/historian.js";
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadMapping } from "../../src/config/index.js";
 import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
 import { SimServer } from "../../src/dev/simserver.js";
-import { LiveConnector } from "../../src/flows/live.js";
+import { LiveConnector } from "../../src/app/live.js";
 import { watchMapping } from "../../src/cli/reload.js";
 import { mappingYaml, silent, tempDir } from "../helpers/env.js";
 import { Producer, Stream } from "../helpers/producer.js";

@@ -7,6 +7,7 @@ import { startOpsServer } from "../../src/ops/server.js";
 import { createStatusRoutes, safeText, safeUrl, tokenLogin, type StatusRoutes, type StatusView } from "../../src/ops/status.js";
 import type { MappedPoint } from "../../src/ops/status-points.js";
 import { Stats } from "../../src/delivery/stats.js";
+import { DeadLetterStore } from "../../src/spool/deadletters.js";
 import { migrate } from "../../src/spool/schema.js";
 import { silent } from "../helpers/env.js";
 
@@ -49,7 +50,8 @@ function fakeView(): StatusView & { state: string } {
       points,
     },
     source: { failed: new Map([[points[42]!.pointId, "BadNodeIdUnknown"]]) },
-    spool: { database: db },
+    db,
+    deadLetters: () => new DeadLetterStore(db).summary(),
     spoolStatus: () => ({ rows: 10, bytes: 2048, maxBytes: 1 << 30, oldestArrival: now - 5000 }),
     tokenRefreshes: () => 1,
     pointCounts: () => ({ mapped: N, failed: 1 }),
@@ -58,19 +60,19 @@ function fakeView(): StatusView & { state: string } {
   return view;
 }
 
-let view: ReturnType<typeof fakeView>;
+let view: ReturnType<typeof fakeView> & { db: BetterSqlite3.Database };
 let routes: StatusRoutes;
 let ops: { url: string; close(): Promise<void> };
 
 beforeAll(async () => {
-  view = fakeView();
+  view = fakeView() as typeof view;
   routes = createStatusRoutes(view, { token: TOKEN, log: silent, history: { windowMs: 60_000, intervalMs: 100 } });
   ops = await startOpsServer(view, new Registry(), { listen: { host: "127.0.0.1", port: 0 }, token: TOKEN }, silent, [routes.handle]);
 });
 afterAll(async () => {
   routes?.close();
   await ops?.close();
-  view?.spool.database.close();
+  view?.db.close();
 });
 
 interface PointsBody {

@@ -5,7 +5,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
 import { SimServer } from "../../src/dev/simserver.js";
-import { LiveConnector } from "../../src/flows/live.js";
+import { LiveConnector } from "../../src/app/live.js";
 import { mappingYaml, silent, tempDir, writeMapping } from "../helpers/env.js";
 import { Producer, Stream } from "../helpers/producer.js";
 import { waitFor } from "../helpers/wait.js";

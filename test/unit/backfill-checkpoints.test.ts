@@ -1,6 +1,5 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Checkpoints } from "../../src/spool/checkpoints.js";
 import { Spool } from "../../src/spool/spool.js";
 import { tempDir } from "../helpers/env.js";
 
@@ -18,25 +17,25 @@ describe("backfill checkpoints", () => {
     dirs.push(dir);
     const file = join(dir.path, "backfill.db");
     let spool = spoolAt(file);
-    let cp = new Checkpoints(spool.database, "job-1");
+    let cp = spool.checkpoints("job-1");
     expect(cp.open(1_000, 9_000, 1_000, { from: "-1h" }, 5).resumed).toBe(false);
     spool.append({ pointId: "a", ts: 1_500, value: "1", quality: 0 }, 0);
     cp.stage("a", 1);
     cp.stage("b", 3);
     cp.stage("b", 2); // never backwards
     expect(cp.pending).toBe(2);
-    cp.commitWith(() => spool.commit());
+    spool.commit();
     expect(cp.pending).toBe(0);
     spool.close();
 
     spool = spoolAt(file);
-    cp = new Checkpoints(spool.database, "job-1");
+    cp = spool.checkpoints("job-1");
     const again = cp.open(2_000, 10_000, 1_000, {}, 6);
     expect(again.resumed).toBe(true);
     expect(again.job).toMatchObject({ fromMs: 1_000, toMs: 9_000, windowMs: 1_000, params: '{"from":"-1h"}', created: 5 });
     expect([...cp.progress()]).toEqual([["a", 1], ["b", 3]]);
     expect(spool.rows).toBe(1); // the values the checkpoint stands for are there too
-    expect(new Checkpoints(spool.database, "job-2").progress().size).toBe(0);
+    expect(spool.checkpoints("job-2").progress().size).toBe(0);
 
     cp.finish();
     expect(cp.find()).toBeUndefined();
@@ -49,15 +48,21 @@ describe("backfill checkpoints", () => {
     dirs.push(dir);
     const file = join(dir.path, "backfill.db");
     const spool = spoolAt(file);
-    const cp = new Checkpoints(spool.database, "j");
+    const cp = spool.checkpoints("j");
     cp.open(0, 10, 1, {}, 0);
     cp.stage("a", 4);
     expect(cp.progress().size).toBe(0);
-    // A failing commit rolls the checkpoint back with it.
-    expect(() => cp.commitWith(() => {
-      throw new Error("disk full");
-    })).toThrow("disk full");
+    // A failing commit (the file may not grow: SQLITE_FULL) rolls the checkpoint back with it and keeps it staged.
+    const pages = spool.database.pragma("page_count", { simple: true }) as number;
+    spool.database.pragma(`max_page_count = ${pages}`);
+    for (let i = 0; i < 2_000; i++) spool.append({ pointId: "a", ts: i, value: "x".repeat(200), quality: 0 }, 0);
+    expect(() => spool.commit()).toThrow(/full/i);
     expect(cp.progress().size).toBe(0);
+    expect(cp.pending).toBe(1);
+    spool.database.pragma("max_page_count = 1073741823");
+    spool.commit();
+    expect([...cp.progress()]).toEqual([["a", 4]]);
+    expect(cp.pending).toBe(0);
     spool.close();
   });
 });

@@ -10,7 +10,7 @@ import { tempDir } from "../helpers/env.js";
 // error. The connector is replaced by a stand-in, so no socket is opened.
 
 const started: Mapping[] = [];
-vi.mock("../../src/flows/live.js", () => ({
+vi.mock("../../src/app/live.js", () => ({
   LiveConnector: class {
     backlog = 0;
     constructor(mapping: Mapping) {

@@ -2,7 +2,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Sample } from "../../src/core/types.js";
-import { listDeadLetters, purgeDeadLetters, retryDeadLetters } from "../../src/spool/deadletters.js";
+import { DeadLetterStore } from "../../src/spool/deadletters.js";
 import { SCHEMA_VERSION, SpoolVersionError } from "../../src/spool/schema.js";
 import { Spool } from "../../src/spool/spool.js";
 import { tempDir } from "../helpers/env.js";
@@ -34,13 +34,14 @@ describe("Spool", () => {
     expect(sp.unread("a")).toBe(0);
     expect(sp.take("a", 10)).toEqual([]); // in flight: not handed out twice
     sp.ack("a", rows);
-    expect(sp.rows).toBe(3);
+    expect(sp.rows).toBe(1); // what is left to send
+    expect(sp.database.prepare("SELECT COUNT(*) FROM chunks").pluck().get()).toBe(1); // b's sample shares the chunk
     sp.commit();
-    expect(sp.rows).toBe(1);
     expect(sp.unread("b")).toBe(1);
     sp.ack("b", sp.take("b", 10));
     sp.commit();
     expect(sp.rows).toBe(0);
+    expect(sp.database.prepare("SELECT COUNT(*) FROM chunks").pluck().get()).toBe(0); // fully acknowledged: deleted
     // the table is empty now; new rows must still come after the read cursors
     sp.append(s("a", 3), 103);
     sp.commit();
@@ -69,12 +70,34 @@ describe("Spool", () => {
     sp.append(s("early", 1), 100);
     sp.append(s("early", 2), 600);
     sp.commit();
-    sp.ack("early", sp.take("early", 1));
-    sp.close(); // commits the ack
+    sp.append(s("late", 2), 700);
+    sp.commit(); // a second chunk
+    sp.ack("late", sp.take("late", 1)); // the first chunk is now partly acknowledged
+    sp.ack("early", sp.take("early", 2)); // ... and fully
+    sp.ack("late", sp.take("late", 1)); // the second chunk fully
+    sp.append(s("late", 3), 800);
+    sp.close(); // commits the acks and the buffered sample
     const again = open(f);
-    expect(again.rows).toBe(2);
-    expect(again.backlog()).toEqual([{ pointId: "early", firstArrived: 600 }, { pointId: "late", firstArrived: 500 }].sort((a, b) => a.firstArrived - b.firstArrived));
-    expect(again.take("early", 10).map((r) => r.ts)).toEqual([2]);
+    expect(again.rows).toBe(1);
+    expect(again.backlog()).toEqual([{ pointId: "late", firstArrived: 800 }]);
+    expect(again.take("late", 10).map((r) => r.ts)).toEqual([3]);
+    again.close();
+  });
+
+  it("after a crash, a partly acknowledged chunk is sent again whole, in order (repeats are conflicts for the API)", () => {
+    const f = file();
+    const sp = open(f);
+    sp.append(s("a", 1), 100);
+    sp.append(s("b", 1), 100);
+    sp.append(s("a", 2), 101);
+    sp.commit();
+    sp.ack("a", sp.take("a", 10));
+    sp.commit(); // b's row keeps the chunk
+    sp.database.close(); // a crash: nothing more is written
+    const again = open(f);
+    expect(again.rows).toBe(3);
+    expect(again.backlog().map((b) => b.pointId).sort()).toEqual(["a", "b"]);
+    expect(again.take("a", 10).map((r) => r.ts)).toEqual([1, 2]);
     again.close();
   });
 
@@ -90,16 +113,19 @@ describe("Spool", () => {
     sp.close();
   });
 
-  it("dropOldest deletes the oldest rows to get under the cap and counts them", () => {
-    const sp = open(file(), 58 * 100, "dropOldest");
-    for (let i = 0; i < 300; i++) sp.append(s(i % 2 ? "a" : "b", i, "y".repeat(10)), i);
-    const c = sp.commit();
-    expect(c.droppedOldest).toBeGreaterThan(200);
+  it("dropOldest deletes the oldest chunks to get under the cap and counts them", () => {
+    const sp = open(file(), 58 * 100, "dropOldest"); // room for 100 samples of 10 characters
+    let dropped = 0;
+    for (let c = 0; c < 30; c++) {
+      for (let i = c * 10; i < c * 10 + 10; i++) sp.append(s(i % 2 ? "a" : "b", i, "y".repeat(10)), i);
+      dropped += sp.commit().droppedOldest; // one chunk of 10 per commit
+    }
+    expect(dropped).toBeGreaterThan(190);
+    expect(sp.droppedOldest).toBe(dropped);
     expect(sp.bytes).toBeLessThanOrEqual(58 * 100);
-    expect(sp.rows).toBe(300 - c.droppedOldest);
+    expect(sp.rows).toBe(300 - dropped);
     const left = [...sp.take("a", 1000), ...sp.take("b", 1000)].map((r) => r.ts).sort((x, y) => x - y);
-    expect(left[0]).toBe(c.droppedOldest); // exactly the oldest went
-    expect(left).toHaveLength(sp.rows);
+    expect(left).toEqual(Array.from({ length: 300 - dropped }, (_, i) => dropped + i)); // exactly the oldest went
     sp.close();
   });
 
@@ -114,17 +140,21 @@ describe("Spool", () => {
     sp.commit();
     expect(sp.rows).toBe(0);
     const db = new BetterSqlite3(f);
-    const letters = listDeadLetters(db);
+    const store = new DeadLetterStore(db);
+    const letters = store.list();
     expect(letters).toEqual([{ id: 1, at: 1234, pointId: "gone", status: 404, detail: "point not found", overwrite: false, samples: [[1, "v1", 0], [2, "v2", 0]] }]);
     expect(sp.changedElsewhere()).toBe(false);
-    expect(retryDeadLetters(db)).toBe(2);
-    expect(listDeadLetters(db)).toEqual([]);
+    expect(store.summary()).toEqual({ count: 1, latest: [{ id: 1, at: 1234, pointId: "gone", status: 404, detail: "point not found", values: 2 }] });
+    expect(store.retry()).toBe(2);
+    expect(store.list()).toEqual([]);
     expect(sp.changedElsewhere()).toBe(true);
-    sp.load();
-    expect(sp.take("gone", 10).map((r) => r.value)).toEqual(["v1", "v2"]);
-    sp.deadLetter("gone", [], 400, "x", false, 1);
+    const c = sp.commit();
+    expect([...c.added.keys()]).toEqual(["gone"]);
+    const again = sp.take("gone", 10);
+    expect(again.map((r) => r.value)).toEqual(["v1", "v2"]);
+    sp.deadLetter("gone", again, 400, "x", false, 1);
     sp.commit();
-    expect(purgeDeadLetters(db)).toBe(1);
+    expect(store.purge()).toBe(1);
     db.close();
     sp.close();
   });
@@ -143,7 +173,8 @@ describe("Spool", () => {
     sp.database.pragma("max_page_count = 1073741823");
     sp.commit();
     expect(sp.buffered).toBe(0);
-    expect(sp.rows).toBe(2_998); // the acknowledged row went, every buffered one is stored
+    expect(sp.rows).toBe(2_998); // every buffered one is stored
+    expect(sp.database.prepare("SELECT SUM(count) FROM chunks").pluck().get()).toBe(2_998); // the acknowledged chunk went
     expect(sp.take("a", 5_000).map((r) => r.ts)).toEqual(Array.from({ length: 2_998 }, (_, i) => i + 2));
     sp.close();
   });

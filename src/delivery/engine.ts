@@ -1,0 +1,201 @@
+import type { Logger } from "pino";
+import { systemClock, type Clock, type Timer } from "../core/clock.js";
+import type { Sample } from "../core/types.js";
+import type { Checkpoints } from "../spool/checkpoints.js";
+import type { DeadLetterSummary } from "../spool/deadletters.js";
+import { Spool, type SpoolOptions } from "../spool/spool.js";
+import { Scheduler } from "./scheduler.js";
+import { Sender, type SendFn, type SenderOptions } from "./sender.js";
+import { Stats } from "./stats.js";
+
+/** Buffered samples that trigger a commit before the interval is up, so a burst does not pile up in memory. */
+const COMMIT_ROWS = 5_000;
+/** Samples held in memory while commits fail, at most (about 10 s at 100,000 values/s). */
+const MAX_BUFFERED = 1_000_000;
+/** Acknowledged chunks are deleted, and the progress per point written, this often (and at the end). */
+const MAINTAIN_EVERY_MS = 1_000;
+/** A failing commit or a full spool is logged at most this often. */
+const LOUD_EVERY_MS = 10_000;
+const BACKOFF_INITIAL_MS = 500;
+
+/** The API side the engine sends through (src/ingest's client, or a test's). */
+export interface DeliveryApi {
+  send: SendFn;
+  /** Let requests in flight finish, then close the connections. */
+  close(): Promise<void>;
+  /** Abort requests in flight (after the drain deadline). */
+  destroy(): Promise<void>;
+}
+
+export interface EngineOptions {
+  spool: SpoolOptions;
+  commitIntervalMs: number;
+  batch: { maxValues: number; maxDelayMs: number };
+  sender: Omit<SenderOptions, "maxValues" | "backoff"> & { retryMaxDelayMs: number };
+  api: DeliveryApi;
+  log: Logger;
+  stats?: Stats;
+  clock?: Clock;
+}
+
+/**
+ * The one delivery path of every command that sends (live, gap fill, backfill, reconcile --repair):
+ * append → group commit (durable) → per-point batches of at most maxValues → the sender (one
+ * request in flight per point, global concurrency, one pause for all on transient failure) →
+ * acknowledgement deletes, refusal dead-letters. A failing commit (disk full) never throws out of
+ * here: the samples stay in memory (bounded) and the commit is tried again at the next tick.
+ */
+export class DeliveryEngine {
+  readonly stats: Stats;
+  readonly spool: Spool;
+  private readonly scheduler: Scheduler;
+  private readonly sender: Sender;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private timer: Timer | undefined;
+  private lastMaintain = 0;
+  private lastCommitError = Number.NEGATIVE_INFINITY;
+  private lastFullWarning = Number.NEGATIVE_INFINITY;
+  private finished = false;
+
+  constructor(private readonly o: EngineOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.log = o.log;
+    this.stats = o.stats ?? new Stats();
+    this.spool = new Spool(o.spool);
+    this.scheduler = new Scheduler(o.batch.maxValues, o.batch.maxDelayMs, this.clock, () => this.sender.wake());
+    const { retryMaxDelayMs, ...sender } = o.sender;
+    this.sender = new Sender(
+      { ...sender, maxValues: o.batch.maxValues, backoff: { initialMs: BACKOFF_INITIAL_MS, maxMs: retryMaxDelayMs } },
+      this.spool, this.scheduler, o.api.send, this.stats, this.clock, this.log,
+    );
+  }
+
+  /** Points known up front, registered in one transaction. */
+  registerPoints(pointIds: Iterable<string>): void {
+    this.spool.registerPoints(pointIds);
+  }
+
+  /** Start sending what the spool holds (what an earlier run left goes first, oldest point first) and committing. */
+  start(): void {
+    this.scheduleBacklog();
+    this.lastMaintain = this.clock.now();
+    const tick = () => {
+      this.commit();
+      // `opcua-ingest deadletter retry` put rows back from another process: count them in.
+      if (this.spool.changedElsewhere()) this.commit(true);
+      this.timer = this.clock.setTimeout(tick, this.o.commitIntervalMs);
+    };
+    this.timer = this.clock.setTimeout(tick, this.o.commitIntervalMs);
+  }
+
+  /** Buffer a sample for the next commit; false when it was dropped (spool full, or commits failing for long). */
+  append(sample: Sample, arrived: number = this.clock.now()): boolean {
+    if (this.spool.buffered >= MAX_BUFFERED) {
+      this.stats.drop(sample.pointId, "spool_error");
+      return false;
+    }
+    if (!this.spool.append(sample, arrived)) {
+      this.spoolFull(sample.pointId, 1);
+      return false;
+    }
+    if (this.spool.buffered >= COMMIT_ROWS) this.commit();
+    return true;
+  }
+
+  /** Values received and not yet acknowledged by the API. */
+  get backlog(): number {
+    return this.spool.rows + this.spool.buffered;
+  }
+
+  /**
+   * The group commit: buffered samples become durable and sendable. About once a second it also
+   * deletes what was acknowledged. Never throws: a failure is counted, logged (at most every 10 s)
+   * and retried at the next tick with nothing lost from memory.
+   */
+  commit(maintain?: boolean): void {
+    const now = this.clock.now();
+    const due = maintain ?? now - this.lastMaintain >= MAINTAIN_EVERY_MS;
+    let result;
+    try {
+      result = this.spool.commit(due);
+    } catch (err) {
+      this.stats.commitErrors++;
+      if (now - this.lastCommitError >= LOUD_EVERY_MS) {
+        this.lastCommitError = now;
+        this.log.error({ event: "spool_commit_failed", err: (err as Error).message, buffered: this.spool.buffered }, "spool commit failed; values are kept in memory and the commit is retried");
+      }
+      return;
+    }
+    if (due) this.lastMaintain = now;
+    if (result.droppedOldest > 0) this.spoolFull(undefined, result.droppedOldest);
+    for (const [pointId, firstArrived] of result.added) this.scheduler.update(pointId, this.spool.unread(pointId), firstArrived);
+  }
+
+  /** Backfill checkpoints of a job, written in the engine's commits with the samples they stand for. */
+  checkpoints(job: string): Checkpoints {
+    return this.spool.checkpoints(job);
+  }
+
+  /** Newest timestamp ever spooled per point: where a gap after a stop starts. */
+  lastTimestamps(): Map<string, number> {
+    return this.spool.lastTimestamps();
+  }
+
+  deadLetters(): DeadLetterSummary {
+    return this.spool.deadLetters.summary();
+  }
+
+  spoolStatus(): { rows: number; bytes: number; maxBytes: number; oldestArrival: number | undefined } {
+    return { rows: this.spool.rows, bytes: this.spool.bytes, maxBytes: this.o.spool.maxBytes, oldestArrival: this.spool.oldestArrival() };
+  }
+
+  /** Send everything now (maxDelay no longer waited for): true once nothing is unsent, false at the deadline. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.commit(true);
+    this.scheduler.flushAll(this.spool.backlog().map((b) => b.pointId));
+    this.sender.wake();
+    return this.sender.drain(timeoutMs, () => this.commit(true));
+  }
+
+  /**
+   * Make everything durable, send what can be sent within graceMs, close. What is left stays in
+   * the spool for the next run. Returns the number of values left.
+   */
+  async finish(graceMs: number): Promise<number> {
+    if (this.finished) return this.backlog;
+    this.finished = true;
+    this.timer?.cancel();
+    const drained = await this.drain(graceMs);
+    this.sender.stop();
+    this.scheduler.stop();
+    await (drained ? this.o.api.close() : this.o.api.destroy());
+    await this.sender.whenIdle(); // aborted requests end before the spool closes under them
+    this.commit(true); // the last acknowledgements, before counting what is left
+    const left = this.backlog;
+    try {
+      this.spool.close();
+    } catch (err) {
+      this.log.error({ event: "spool_close_failed", err: (err as Error).message, buffered: this.spool.buffered }, "spool could not be written at the end: values received since the last successful commit are lost");
+    }
+    if (left > 0) this.log.warn({ event: "drain_timeout", left }, "drain timeout: values left in the spool; they are sent at the next start");
+    return left;
+  }
+
+  private scheduleBacklog(): void {
+    for (const b of this.spool.backlog()) this.scheduler.update(b.pointId, this.spool.unread(b.pointId), b.firstArrived);
+  }
+
+  private spoolFull(pointId: string | undefined, n: number): void {
+    if (pointId) this.stats.drop(pointId, "spool_full", n);
+    else this.stats.dropped.spool_full = (this.stats.dropped.spool_full ?? 0) + n;
+    const now = this.clock.now();
+    if (now - this.lastFullWarning < 6 * LOUD_EVERY_MS) return;
+    this.lastFullWarning = now;
+    const { maxBytes, whenFull } = this.o.spool;
+    this.log.error(
+      { event: "spool_full", maxBytes, whenFull, droppedTotal: this.stats.dropped.spool_full, backlog: this.spool.rows },
+      whenFull === "dropOldest" ? "SPOOL FULL: deleting the oldest unsent values" : "SPOOL FULL: refusing new values",
+    );
+  }
+}
