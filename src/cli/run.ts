@@ -34,7 +34,7 @@ export async function runCommand(configFile: string, drainTimeoutMs: number, log
           `use fewer replicas (a smaller COUNT) for this mapping`,
       );
     }
-    log.info({ shard: formatShard(shard), points: mapping.points.length, of: all }, `shard ${formatShard(shard)}: this replica takes ${mapping.points.length} of ${all} points`);
+    log.info({ event: "shard", shard: formatShard(shard), points: mapping.points.length, of: all }, `shard ${formatShard(shard)}: this replica takes ${mapping.points.length} of ${all} points`);
   }
   const connector = new LiveConnector(mapping, log);
   const terminated = onceTerminated(() => {
@@ -55,7 +55,7 @@ export async function runCommand(configFile: string, drainTimeoutMs: number, log
     });
     const signal = await terminated;
     watcher.close();
-    log.info({ signal, backlog: connector.backlog }, "stopping: flushing open batches");
+    log.info({ event: "stopping", signal, backlog: connector.backlog }, "stopping: flushing open batches");
   }
   // What the drain timeout left is safe in the spool and goes out at the next start: still a clean stop.
   await connector.stop(drainTimeoutMs);

@@ -1,3 +1,4 @@
+import { ConnectorError } from "../core/errors.js";
 // One error for everything wrong with a mapping, so a plant engineer fixes the file in one pass.
 
 export interface MappingProblem {
@@ -11,13 +12,11 @@ export interface MappingProblem {
   message: string;
 }
 
-export class MappingError extends Error {
-  readonly code = "MAPPING_INVALID";
+export class MappingError extends ConnectorError {
   readonly problems: MappingProblem[];
 
   constructor(problems: MappingProblem[]) {
-    super(problems.map(formatProblem).join("\n"));
-    this.name = "MappingError";
+    super("MAPPING_INVALID", problems.map(formatProblem).join("\n"));
     this.problems = problems;
   }
 }

@@ -143,13 +143,13 @@ class BackfillRun {
     this.windowsAtStart = this.planner.progress.done;
     this.highWater = Math.max(10_000, 20 * mapping.batch.maxValues * mapping.ingest.concurrency);
     for (const config of o.points) {
-      if (config.timestamp === "received") this.log.warn({ pointId: config.pointId }, "timestamp: received has no meaning for history; using the source timestamp");
+      if (config.timestamp === "received") this.log.warn({ event: "received_timestamp_ignored", pointId: config.pointId }, "timestamp: received has no meaning for history; using the source timestamp");
       const settings = historySettings(config);
       this.runs.set(config.pointId, { config, settings, merger: new SameMsMerger(o.overwrite), read: 0, wouldSend: 0, bad: 0, skipped: 0, errors: 0, attempts: 0 });
     }
     if (resumed) {
       this.log.info(
-        { job: this.key, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), windowsDone: this.windowsAtStart, windowsTotal: this.planner.progress.total, spooled: this.engine!.backlog },
+        { event: "backfill_resumed", job: this.key, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), windowsDone: this.windowsAtStart, windowsTotal: this.planner.progress.total, spooled: this.engine!.backlog },
         "resuming an interrupted backfill: windows already durable are not read again",
       );
     }
@@ -178,7 +178,7 @@ class BackfillRun {
     try {
       if (this.planner.complete) {
         // Every window was read by an earlier run (stopped while sending): only the spool is left.
-        this.log.info({ job: this.key, spooled: this.engine?.backlog ?? 0 }, "every window was read before: sending what the spool kept");
+        this.log.info({ event: "backfill_send_only", job: this.key, spooled: this.engine?.backlog ?? 0 }, "every window was read before: sending what the spool kept");
       } else {
         await this.readAll();
       }
@@ -216,7 +216,7 @@ class BackfillRun {
       );
       this.log.info(
         {
-          job: this.key, points: this.o.points.length, windows: this.windows, windowMs: this.cfg.windowMs, from: new Date(this.fromMs).toISOString(),
+          event: "backfill_started", job: this.key, points: this.o.points.length, windows: this.windows, windowMs: this.cfg.windowMs, from: new Date(this.fromMs).toISOString(),
           to: new Date(this.toMs).toISOString(), pointsAtOnce: maxInFlight, maxNodesPerHistoryReadData: limits.maxNodesPerCall,
           valuesPerRead: this.cfg.valuesPerRead, dryRun: this.o.dryRun,
         },
@@ -294,7 +294,7 @@ class BackfillRun {
         run.attempts = 0;
         this.planner.done(id);
         this.checkpoints?.stage(id, this.planner.doneBelow(id));
-        this.log.debug({ pointId: id, window: unit.window, values: outcome.values, outside: outcome.outside }, "window read");
+        this.log.debug({ event: "window_read", pointId: id, window: unit.window, values: outcome.values, outside: outcome.outside }, "window read");
       } else if (outcome.kind === "aborted") {
         this.planner.release(id);
       } else {
@@ -306,7 +306,7 @@ class BackfillRun {
           return;
         }
         const delay = Math.min(30_000, 1_000 * 2 ** (run.attempts - 1));
-        this.log.warn({ pointId: id, window: unit.window, status: outcome.status, reason: outcome.reason, retryInMs: delay }, "history read failed; retrying the window");
+        this.log.warn({ event: "window_retry", pointId: id, window: unit.window, status: outcome.status, reason: outcome.reason, retryInMs: delay }, "history read failed; retrying the window");
         this.planner.hold(id);
         retryLater(id, delay);
       }
@@ -357,7 +357,7 @@ class BackfillRun {
   private fail(run: PointRun, reason: string): void {
     run.failed = reason;
     this.planner.fail(run.config.pointId);
-    this.log.error({ pointId: run.config.pointId, nodeId: run.config.nodeId, line: run.config.line, reason }, "point not backfilled; the others continue");
+    this.log.error({ event: "point_failed", pointId: run.config.pointId, nodeId: run.config.nodeId, line: run.config.line, reason }, "point not backfilled; the others continue");
   }
 
   /**

@@ -11,6 +11,7 @@
 // the points of the removed shards. The mapping order does not matter; adding a point moves no other.
 
 import { hostname as osHostname } from "node:os";
+import { ConnectorError } from "../core/errors.js";
 
 export interface Shard {
   /** 0-based, < count */
@@ -19,8 +20,10 @@ export interface Shard {
 }
 
 /** A --shard value that cannot be used; the message says what is allowed. */
-export class ShardError extends Error {
-  readonly code = "SHARD_INVALID";
+export class ShardError extends ConnectorError {
+  constructor(message: string) {
+    super("SHARD_INVALID", message);
+  }
 }
 
 export const MAX_SHARDS = 1024;

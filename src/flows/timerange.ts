@@ -1,8 +1,11 @@
 import { DateTime } from "luxon";
+import { ConnectorError } from "../core/errors.js";
 
 /** A --from/--to the user must fix: the CLI turns it into exit 2 with this message. */
-export class TimeRangeError extends Error {
-  readonly code = "TIME_INVALID";
+export class TimeRangeError extends ConnectorError {
+  constructor(message: string) {
+    super("TIME_INVALID", message);
+  }
 }
 
 /** A parsed time: epoch ms, and whether it moves with the clock (relative forms re-resolve on every run). */

@@ -1,6 +1,7 @@
 import { Agent, request } from "undici";
 import type { IngestConfig } from "../config/types.js";
 import type { TokenCache } from "./token.js";
+import { ConnectorError } from "../core/errors.js";
 
 export interface ApiValue {
   /** Epoch ms. */
@@ -9,8 +10,10 @@ export interface ApiValue {
   qualityOfValue?: number;
 }
 
-export class ReadError extends Error {
-  readonly code = "API_READ_FAILED";
+export class ReadError extends ConnectorError {
+  constructor(message: string) {
+    super("API_READ_FAILED", message);
+  }
 }
 
 const JSONAPI = "application/vnd.api+json";

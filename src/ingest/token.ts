@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from "undici";
 import type { Clock } from "../core/clock.js";
+import { ConnectorError } from "../core/errors.js";
 
 export interface TokenSettings {
   tokenUrl: string;
@@ -10,10 +11,9 @@ export interface TokenSettings {
 }
 
 /** The token endpoint failed. The message never carries the secret or the token. */
-export class TokenError extends Error {
-  readonly code = "TOKEN_FAILED";
+export class TokenError extends ConnectorError {
   constructor(message: string, readonly status?: number) {
-    super(message);
+    super("TOKEN_FAILED", message);
   }
 }
 

@@ -1,3 +1,4 @@
+import { ConnectorError } from "../core/errors.js";
 // Glob filter on browse paths ("/"-separated, below the browse root), pure:
 //   Plant/Line1/**/Temperature    `**` is any number of segments (zero included)
 //   Plant/*/Machine1              `*` alone is exactly one segment
@@ -8,8 +9,10 @@
 /** Indexes into the pattern still reachable after the segments so far; "all" = a prefix matched. */
 export type GlobState = readonly number[] | "all";
 
-export class GlobError extends Error {
-  readonly code = "FILTER_INVALID";
+export class GlobError extends ConnectorError {
+  constructor(message: string) {
+    super("FILTER_INVALID", message);
+  }
 }
 
 type Segment = { kind: "any" } | { kind: "one"; re: RegExp };

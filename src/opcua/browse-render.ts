@@ -1,6 +1,7 @@
 // What `opcua-ingest browse` writes, pure: the mapping skeleton around the points, one points entry
 // per variable, browse-path escaping and the --point-ids CSV. No node-opcua here.
 import type { SecurityMode, SecurityPolicy } from "../config/types.js";
+import { ConnectorError } from "../core/errors.js";
 
 /** One variable found by the walker, ready to be written. */
 export interface BrowsedVariable {
@@ -113,8 +114,10 @@ export function renderEmptyPoints(): string {
   return "  []   # no variables found: check --root, --filter and --depth\n";
 }
 
-export class CsvError extends Error {
-  readonly code = "POINT_IDS_INVALID";
+export class CsvError extends ConnectorError {
+  constructor(message: string) {
+    super("POINT_IDS_INVALID", message);
+  }
 }
 
 /**

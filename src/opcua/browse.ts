@@ -13,6 +13,7 @@ import { browseAll, DataTypes, mappingNodeId, operationLimits, readAll, type Lim
 import { escapeSegment, type BrowsedVariable } from "./browse-render.js";
 import { NodeIdError, resolveMappedNodeId } from "./nodeid.js";
 import { readNamespaces } from "./session.js";
+import { ConnectorError } from "../core/errors.js";
 
 export interface WalkOptions {
   /** Node id text (nsu=, ns= or i=…); default i=85, the Objects folder. */
@@ -49,8 +50,10 @@ export interface WalkStats {
 }
 
 /** The root does not exist or is not a node id: the user's to fix (exit 2). */
-export class BrowseRootError extends Error {
-  readonly code = "BROWSE_ROOT";
+export class BrowseRootError extends ConnectorError {
+  constructor(message: string) {
+    super("BROWSE_ROOT", message);
+  }
 }
 
 interface Entry {

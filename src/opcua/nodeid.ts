@@ -1,8 +1,11 @@
 import { resolveNodeId, type NodeId } from "node-opcua";
+import { ConnectorError } from "../core/errors.js";
 
 /** A mapping node id that cannot be used on this server (the point is reported, the others run). */
-export class NodeIdError extends Error {
-  readonly code = "NODE_ID_UNRESOLVED";
+export class NodeIdError extends ConnectorError {
+  constructor(message: string) {
+    super("NODE_ID_UNRESOLVED", message);
+  }
 }
 
 /**

@@ -9,13 +9,10 @@ import {
 import type { Logger } from "pino";
 import type { OpcuaConfig } from "../config/types.js";
 import "./logging.js";
+import { ConnectorError } from "../core/errors.js";
 
 /** Failures the user must fix (bad credentials, refused certificate…): code + actionable message. */
-export class OpcuaError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
+export class OpcuaError extends ConnectorError {}
 
 export interface ClientOptions {
   /** Retry the first connect forever (run) or give up after a few attempts (validate, browse). */

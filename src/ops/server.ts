@@ -77,7 +77,7 @@ export async function startOpsServer(view: OpsView, metrics: Registry, opts: Ops
   const a = server.address() as AddressInfo;
   const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
   const url = `http://${host}:${a.port}`;
-  log.info({ url }, "ops endpoints listening (/healthz, /readyz, /metrics)");
+  log.info({ event: "ops_listening", url }, "ops endpoints listening (/healthz, /readyz, /metrics)");
   return {
     url,
     close: () => new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
 import type { Database } from "better-sqlite3";
 import { chunkStatements, sampleBytes, writeChunk } from "./chunks.js";
+import { ConnectorError } from "../core/errors.js";
 
 type Migration = string | ((db: Database) => void);
 
@@ -73,8 +74,10 @@ const MIGRATIONS: Migration[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export class SpoolVersionError extends Error {
-  readonly code = "SPOOL_TOO_NEW";
+export class SpoolVersionError extends ConnectorError {
+  constructor(message: string) {
+    super("SPOOL_TOO_NEW", message);
+  }
 }
 
 export function migrate(db: Database, file: string): void {

@@ -106,7 +106,7 @@ function row(r: Running, pointId: string): number[] {
 }
 
 /** Point-windows read, from the debug log ("window read" lines on stderr). */
-const windowsRead = (r: Running) => r.stderr.join("").split("\n").filter((l) => l.includes('"window read"')).length;
+const windowsRead = (r: Running) => r.stderr.join("").split("\n").filter((l) => l.includes('"event":"window_read"')).length;
 
 describe("backfill from a historizing server", () => {
   it("delivers every stored value in [from, to) exactly once, none outside, with a summary per point", async () => {

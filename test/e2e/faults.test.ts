@@ -160,7 +160,7 @@ describe("nothing lost, nothing altered under faults", () => {
     expect(await r.run.exit).toBe(null);
     const again = startCli(["run", "--config", r.file]);
     await again.line((l) => l.includes('"monitored items created"'), 30_000);
-    await waitFor(() => again.stdout.some((l) => l.includes("starting")), 5_000, "restart");
+    await waitFor(() => again.stdout.some((l) => l.includes('"event":"starting"')), 5_000, "restart");
     // Everything older than the window must arrive; inside the window, a loss is allowed.
     // window: one commit interval of received values + one publishing interval (100 ms) they may
     // still have been on their way from the server + 50 ms of scheduling on a loaded 2-core machine.

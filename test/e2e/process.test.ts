@@ -50,7 +50,7 @@ describe("the CLI as a process", () => {
     for (const x of points) {
       expect(emulator.values("test-partition", x.pointId).map((v) => ({ timestamp: v.timestamp, value: v.value }))).toEqual(p.values(x.pointId));
     }
-    const stopped = JSON.parse(run.stdout.find((l) => l.includes('"msg":"stopped"'))!);
+    const stopped = JSON.parse(run.stdout.find((l) => l.includes('"event":"stopped"'))!);
     expect(stopped.received).toBe(753);
     expect(stopped.sent).toBe(753);
   });

@@ -132,7 +132,7 @@ describe("secure OPC UA (signed, encrypted, authenticated)", () => {
 
   it("refuses a wrong password with OPCUA_SESSION, an actionable message and no password in it", async () => {
     const err = await refusal(mapping(server, trustingState(), { user: `{ username: ${USER.username}, password: "wrong password" }` }));
-    expect(err.code).toBe("OPCUA_SESSION");
+    expect(err.code).toBe("OI_OPCUA_SESSION");
     expect(err.message).toMatch(/BadUserAccessDenied|BadIdentityToken/);
     expect(err.message).toContain("opcua.user");
     expect(err.message).toContain(`"${USER.username}"`);
@@ -152,7 +152,7 @@ describe("secure OPC UA (signed, encrypted, authenticated)", () => {
 
     const stranger = `{ certificate: ${strangerUser.certificateFile}, privateKey: ${strangerUser.privateKeyFile} }`;
     const err = await refusal(mapping(server, trustingState(), { user: stranger }));
-    expect(err.code).toBe("OPCUA_SESSION");
+    expect(err.code).toBe("OI_OPCUA_SESSION");
     expect(err.message).toContain(strangerUser.certificateFile);
   });
 
@@ -161,7 +161,7 @@ describe("secure OPC UA (signed, encrypted, authenticated)", () => {
     const pki = join(state, "pki");
     const m = mapping(server, state, { applicationName: "line-7" });
     const err = await refusal(m, 10_000);
-    expect(err.code).toBe("OPCUA_CERT_UNTRUSTED");
+    expect(err.code).toBe("OI_OPCUA_CERT_UNTRUSTED");
     const serverThumbprint = thumbprintOf(server.certificateFile);
     const rejected = listFiles(join(pki, "rejected"));
     expect(rejected).toHaveLength(1);
@@ -211,7 +211,7 @@ describe("secure OPC UA (signed, encrypted, authenticated)", () => {
       const state = trustingState(strict);
       const m = mapping(strict, state, {});
       const err = await refusal(m, 10_000);
-      expect(err.code).toBe("OPCUA_CLIENT_CERT_REJECTED");
+      expect(err.code).toBe("OI_OPCUA_CLIENT_CERT_REJECTED");
       const clientCert = join(state, "pki", "own", "certs", "client_certificate.pem");
       expect(err.message).toContain(clientCert);
       expect(err.message).toContain("urn:opcua-ingest:opcua-ingest");

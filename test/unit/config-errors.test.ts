@@ -65,7 +65,7 @@ points:
     pointId: q
 `;
     const error = failure(text);
-    expect(error.code).toBe("MAPPING_INVALID");
+    expect(error.code).toBe("OI_MAPPING_INVALID");
     expect(error.message.split("\n")).toEqual([
       `${FILE}:2:3: opcua.endpoint: "http://scada:4840" must start with opc.tcp://, e.g. opc.tcp://scada-gw:4840`,
       `${FILE}:3:3: opcua.securityMod: unknown key; did you mean "securityMode"? Allowed: endpoint, securityMode, securityPolicy, user, trustServerCertificate, applicationName, publishingInterval, sessionTimeout, reconnectMaxDelay`,

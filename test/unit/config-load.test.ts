@@ -168,7 +168,7 @@ describe("loadMapping", () => {
   it("reports a mapping file that does not exist", () => {
     const file = join(fixtures, "no-such-mapping.yaml");
     const error = catchMappingError(() => loadMapping(file, {}));
-    expect(error.code).toBe("MAPPING_INVALID");
+    expect(error.code).toBe("OI_MAPPING_INVALID");
     expect(error.message).toBe(`${file}: cannot read the mapping file: no such file`);
     expect(error.problems).toEqual([{ file, line: 0, column: 0, key: "", message: "cannot read the mapping file: no such file" }]);
   });
