@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
 import { SimServer } from "../../src/dev/simserver.js";
 import { LiveConnector } from "../../src/app/live.js";
+import { launchChromium } from "../helpers/browser.js";
 import { mappingYaml, silent, tempDir, writeMapping } from "../helpers/env.js";
 import { Producer, Stream } from "../helpers/producer.js";
 import { waitFor } from "../helpers/wait.js";
@@ -24,8 +25,6 @@ declare const document: {
 declare const window: { innerWidth: number };
 declare function getComputedStyle(element: unknown): { color: string };
 
-/** Debian's chromium package (apt-get install chromium; .ci/run installs it). No browser: the test fails. */
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOT = fileURLToPath(new URL("../../docs/status-page.png", import.meta.url));
 const TOKEN = "s3cret-ops-token";
 
@@ -35,11 +34,10 @@ let emulator: Emulator;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (the status page test needs a browser)`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  // CHROMIUM_PATH, else /usr/bin/chromium, else the Chromium inside the npm package @sparticuz/chromium.
+  const launched = await launchChromium();
+  browser = launched.browser;
+  console.log(`status page: browser ${launched.source}, Chromium ${browser.version()}`);
   server = await SimServer.start({ pkiDir: join(dir.path, "pki") });
   emulator = await startEmulator();
 });

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sparticuz from "@sparticuz/chromium";
@@ -44,9 +44,18 @@ export async function findChromium(): Promise<ChromiumChoice> {
 }
 
 export async function launchChromium(): Promise<{ browser: Browser; source: string }> {
-  const { executablePath, args, env, source } = await findChromium();
-  const browser = await chromium.launch({ executablePath, args, ...(env ? { env } : {}) });
-  return { browser, source };
+  const choice = await findChromium();
+  const launch = ({ executablePath, args, env }: ChromiumChoice) => chromium.launch({ executablePath, args, ...(env ? { env } : {}) });
+  try {
+    return { browser: await launch(choice), source: choice.source };
+  } catch (error) {
+    if (!choice.source.startsWith("@sparticuz/")) throw error;
+    // The package unpacks in place and reuses <tmp>/chromium if it exists, so a run stopped during
+    // the unpacking leaves a truncated binary behind: unpack it once more.
+    rmSync(choice.executablePath, { force: true });
+    const again = await findChromium();
+    return { browser: await launch(again), source: `${again.source}, unpacked again after: ${(error as Error).message.split("\n")[0]}` };
+  }
 }
 
 function stringEnv(): Record<string, string> {
