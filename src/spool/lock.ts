@@ -65,6 +65,8 @@ const UNREADABLE_GRACE_MS = 2_000;
 /** Clock granularity between the lock's startedAt and /proc's start time (btime is in seconds). */
 const START_SLACK_MS = 5_000;
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** Locks this process holds: its own pid in a lock file is stale only if it is not one of these. */
+const heldHere = new Map<string, LockOwner>();
 
 function describe(o: LockOwner, localHost = hostname()): string {
   return `PID ${o.pid}${o.host !== localHost ? ` on host ${o.host}` : ""} (${o.command}, since ${o.startedAt})`;
@@ -88,6 +90,9 @@ export function lockStateFolder(dir: string, opts: LockOptions): StateLock {
   const file = join(dir, LOCK_FILE);
   const owner: LockOwner = { pid, command: opts.command, startedAt: new Date(now()).toISOString(), host };
   const content = `${JSON.stringify(owner)}\n`;
+
+  const mine = heldHere.get(file);
+  if (mine) throw new StateFolderInUseError(dir, mine, " (this process)", host);
 
   for (let attempt = 0; attempt < 5; attempt++) {
     if (create(file, content)) return hold(file, owner, content, opts.heartbeatMs ?? HEARTBEAT_MS);
@@ -246,9 +251,11 @@ function hold(file: string, owner: LockOwner, content: string, heartbeatMs: numb
     }
   }, heartbeatMs);
   heartbeat.unref();
+  heldHere.set(file, owner);
   const release = () => {
     if (released) return;
     released = true;
+    heldHere.delete(file);
     clearInterval(heartbeat);
     process.off("exit", release);
     for (const s of SIGNALS) process.off(s, onSignal);
