@@ -33,18 +33,20 @@ reconcile --repair holds it, they exit 1 naming that process; stop it first. lis
       return Number(x);
     });
     const action = a.positionals[0];
-    if (!action || !ACTIONS.includes(action)) {
-      throw new UsageError(`deadletter needs an action: list, retry or purge (got ${action ? `"${action}"${didYouMean(action, ACTIONS)}` : "none"})`);
-    }
+    checkAction(action);
     return deadletterCommand(action, a.required("config", "the mapping YAML"), ids, a.boolean("json"), a.logger(process.stderr));
   },
 });
 
+function checkAction(action: string | undefined): void {
+  if (!action || !ACTIONS.includes(action)) {
+    throw new UsageError(`deadletter needs an action: list, retry or purge (got ${action ? `"${action}"${didYouMean(action, ACTIONS)}` : "none"})`);
+  }
+}
+
 /** `opcua-ingest deadletter list|retry|purge --config FILE [--id N]... [--json]` */
 export async function deadletterCommand(action: string | undefined, configFile: string, ids: number[], json: boolean, log: Logger): Promise<number> {
-  if (!action || !ACTIONS.includes(action)) {
-    throw new UsageError(`deadletter needs an action: list, retry or purge (got ${action ? `"${action}"` : "none"})`);
-  }
+  checkAction(action);
   const mapping = loadMapping(configFile);
   const { spoolFile } = await import("../flows/live.js");
   const file = spoolFile(mapping.state);
