@@ -1,13 +1,45 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
-import { join } from "node:path";
 import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
 import { createLogger } from "../ops/logger.js";
 import type { PointConfig } from "../config/types.js";
 import { formatDuration, progressLine, rates, summaryTable, type ProgressSnapshot } from "../flows/backfill-report.js";
 import { parseTimeRange, TimeRangeError } from "../flows/timerange.js";
+import { defineCommand, lockState, TIME_HELP } from "./command.js";
 import { EXIT, UsageError } from "./errors.js";
 import { onceTerminated } from "./signals.js";
+
+export const backfillSpec = defineCommand({
+  name: "backfill",
+  synopsis: "--config FILE --from TIME --to TIME [--point ID]... [--overwrite] [--dry-run]",
+  summary: "historian backfill of [from, to); resumable",
+  description: `Reads the raw history (HistoryRead, no bounding values) of the mapped points over [from, to) and
+sends it to the API like live values: same conversion, one value per millisecond, durable spool
+(state/backfill.db, apart from the live spool), retries. Windows of backfill.window per request,
+backfill.valuesPerRead values per call with continuation points, backfill.concurrency points at once.
+
+Resumable: stopped by Ctrl-C (or a crash, or kill -9), the same command continues after the last
+window whose values were durable; relative times keep the values of the first run. A different
+range, window or point selection is a new job. One writer per state folder: while run, another
+backfill, reconcile --repair or deadletter retry|purge holds it, backfill exits 1 naming that
+process (--dry-run writes nothing and takes no lock). Prints a table per point (read, sent,
+conflicts, Bad skipped, skipped, errors). Progress on stderr: a bar on a terminal, else a log line
+every 5 s.
+Exit 0 when every point is done and sent; 1 when a point failed (each named with its reason), the
+run was stopped or the state folder is in use; 2 for bad flags, times or mapping.`,
+  flags: {
+    config: { type: "string", short: "c", arg: "FILE", help: "the mapping YAML" },
+    from: { type: "string", arg: "TIME", help: `start, included: ${TIME_HELP}` },
+    to: { type: "string", arg: "TIME", help: "end, excluded" },
+    point: { type: "string", multiple: true, arg: "ID", help: "only this pointId (repeatable); default every point of the mapping" },
+    overwrite: { type: "boolean", help: "send overwrite=true: replace values the API already has for a millisecond" },
+    "dry-run": { type: "boolean", help: "read and count only: nothing is sent, nothing written to state" },
+  },
+  run: (a) =>
+    backfillCommand(
+      { config: a.required("config", "the mapping YAML"), from: a.string("from"), to: a.string("to"), points: a.list("point"), overwrite: a.boolean("overwrite"), dryRun: a.boolean("dry-run") },
+      a.logger(process.stderr),
+    ),
+});
 
 export interface BackfillArgs {
   config: string;
@@ -30,49 +62,6 @@ export function selectPoints(all: readonly PointConfig[], wanted: readonly strin
   }
   const set = new Set(wanted);
   return all.filter((p) => set.has(p.pointId));
-}
-
-/**
- * One backfill per state folder at a time: two would share state/backfill.db, and one's
- * acknowledgements would delete rows the other has not sent. A lock file with the owner's pid; a
- * lock whose process is gone (kill -9, crash) is taken over.
- */
-export function lockState(stateDir: string): () => void {
-  mkdirSync(stateDir, { recursive: true });
-  const file = join(stateDir, "backfill.lock");
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(file, "wx");
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      // Only our own lock: after we released it, another backfill may hold the file.
-      const release = () => {
-        try {
-          if (readFileSync(file, "utf8").trim() === String(process.pid)) rmSync(file, { force: true });
-        } catch {
-          // already gone
-        }
-      };
-      process.once("exit", release);
-      return release;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw err;
-      const pid = Number(readFileSync(file, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw Object.assign(new Error(`another backfill (pid ${pid}) is running on ${stateDir}; wait for it or stop it (Ctrl-C), then run this one again`), { code: "BACKFILL_RUNNING" });
-      }
-      rmSync(file, { force: true }); // stale: its process is gone
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** 3600000 → "1h", 90000 → "90s". */
@@ -139,7 +128,8 @@ export async function backfillCommand(args: BackfillArgs, baseLog: Logger): Prom
   const points = selectPoints(mapping.points, args.points, args.config);
   const overwrite = args.overwrite || mapping.ingest.overwrite;
 
-  const unlock = args.dryRun ? () => {} : lockState(mapping.state);
+  // One writer per state folder; a dry run writes nothing there.
+  const unlock = args.dryRun ? () => {} : lockState(mapping.state, baseLog).release;
   const progress = progressReporter(baseLog);
   const log = progress.log;
   // node-opcua loads only now: usage errors above answer at once.

@@ -3,13 +3,55 @@ import type { Writable } from "node:stream";
 import type { Logger } from "pino";
 import { parseNodeId } from "../config/index.js";
 import type { OpcuaConfig, SecurityMode, SecurityPolicy, UserIdentity } from "../config/types.js";
-import { walk, BrowseRootError, type WalkStats } from "../opcua/browse.js";
+import type { WalkStats } from "../opcua/browse.js";
 import { Glob, GlobError } from "../opcua/browse-glob.js";
 import {
   CsvError, parsePointIdsCsv, placeholderPointId, renderEmptyPoints, renderHeader, renderPoint, type BrowsedVariable,
 } from "../opcua/browse-render.js";
-import { closeQuietly, createClient, openSession } from "../opcua/session.js";
+import { defineCommand } from "./command.js";
 import { EXIT, UsageError } from "./errors.js";
+
+export const browseSpec = defineCommand({
+  name: "browse",
+  quietLog: true,
+  synopsis: "--endpoint URL [--root NODEID] [--depth N] [--filter PATTERN] [--point-ids CSV]",
+  summary: "walk the address space, print a mapping skeleton (YAML)",
+  description: `Walks the address space from --root along forward hierarchical references and prints a
+ready-to-edit mapping on stdout: opcua and ingest sections (\${VAR} placeholders), then one points
+entry per variable with nodeId written with its namespace URI (nsu=...), pointId TODO-<browse
+path>, and a comment: browse path, data type, engineering unit, access level. Progress and a
+summary go to stderr. The Server object (i=2253) is skipped unless it is the root. Example:
+  opcua-ingest browse --endpoint opc.tcp://scada-gw:4840 --filter 'Plant/Line1/**' > plant.yaml
+Exit 0; 1 when the server cannot be reached or refuses the session; 2 for bad flags or an unknown root.`,
+  flags: {
+    endpoint: { type: "string", arg: "URL", help: "the server, opc.tcp://host:port[/path]" },
+    root: { type: "string", arg: "NODEID", default: "i=85", help: "where to start (default i=85, the Objects folder)" },
+    depth: { type: "string", arg: "N", help: "levels below the root (default: no limit)" },
+    filter: {
+      type: "string",
+      arg: "PATTERN",
+      help: `glob on browse paths below the root, "/"-separated: * is one segment (or part
+of one: Line*), ** any depth: Plant/Line1/**/Temperature. A match selects its
+subtree. A "/" inside a browse name is written %2F.`,
+    },
+    "point-ids": { type: "string", arg: "CSV", help: "CSV of browsePath,pointId lines: those pointIds are filled in, the rest stay TODO-..." },
+    "security-mode": { type: "string", arg: "MODE", help: "None (default), Sign, SignAndEncrypt" },
+    "security-policy": { type: "string", arg: "POLICY", help: "Basic256Sha256 (default when secure), Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss" },
+    user: { type: "string", arg: "NAME", help: "user name; the password is read from the environment variable OPCUA_PASSWORD\n(or the one --password-env names), never from the command line" },
+    "password-env": { type: "string", arg: "VAR", default: "OPCUA_PASSWORD", help: "the environment variable with the password" },
+    state: { type: "string", arg: "DIR", default: "./state", help: "PKI folder root (default ./state): the server's certificate is trusted in\nDIR/pki/trusted/certs, as for run (browse takes no lock: it only reads)" },
+    "include-properties": { type: "boolean", help: "list variables reached by HasProperty (EngineeringUnits, EURange...) too" },
+  },
+  run: (a) =>
+    browseCommand(
+      {
+        endpoint: a.string("endpoint"), root: a.string("root"), depth: a.string("depth"), filter: a.string("filter"), pointIds: a.string("point-ids"),
+        securityMode: a.string("security-mode"), securityPolicy: a.string("security-policy"), user: a.string("user"),
+        passwordEnv: a.string("password-env"), state: a.string("state"), includeProperties: a.boolean("include-properties"),
+      },
+      a.logger(process.stderr),
+    ),
+});
 
 export interface BrowseArgs {
   endpoint?: string;
@@ -149,6 +191,8 @@ const n = (x: number) => x.toLocaleString("en-US");
  */
 export async function browseCommand(args: BrowseArgs, log: Logger, io: BrowseIo = { out: process.stdout, err: process.stderr, env: process.env }): Promise<number> {
   const s = browseSettings(args, io.env);
+  // node-opcua loads only now: usage errors answer at once.
+  const [{ walk, BrowseRootError }, { closeQuietly, createClient, openSession }] = await Promise.all([import("../opcua/browse.js"), import("../opcua/session.js")]);
   const started = performance.now();
   const write = writer(io.out);
   const note = (line: string) => io.err.write(`${line}\n`);

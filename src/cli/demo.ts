@@ -2,10 +2,8 @@ import { fileURLToPath } from "node:url";
 import { join, dirname } from "node:path";
 import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
-import { startEmulator } from "../dev/emulator.js";
-import { DemoPlant } from "../dev/plant.js";
-import { LiveConnector } from "../app/live.js";
 import type { Stats } from "../delivery/stats.js";
+import { defineCommand } from "./command.js";
 import { EXIT } from "./errors.js";
 import { onceTerminated } from "./signals.js";
 
@@ -23,8 +21,23 @@ function table(stats: Stats, elapsedS: number): string {
   ].join("\n");
 }
 
+export const demoSpec = defineCommand({
+  name: "demo",
+  quietLog: true,
+  synopsis: "[--duration 60s]",
+  summary: "simulated plant + API emulator + connector on mappings/demo.yaml",
+  description: `Starts a simulated plant (an OPC UA server on 127.0.0.1 with a few realistic signals), the Ingest
+API emulator and the connector on mappings/demo.yaml, and prints a live summary. Ctrl-C stops it
+cleanly; --duration stops it after that long.`,
+  flags: {
+    duration: { type: "string", arg: "DURATION", help: "stop after this long (default: until Ctrl-C)" },
+  },
+  run: (a) => demoCommand(a.duration("duration"), a.logger(process.stderr)),
+});
+
 /** Simulated plant + API emulator + the connector on mappings/demo.yaml, with a live summary. */
 export async function demoCommand(durationMs: number | undefined, log: Logger): Promise<number> {
+  const [{ startEmulator }, { DemoPlant }, { LiveConnector }] = await Promise.all([import("../dev/emulator.js"), import("../dev/plant.js"), import("../app/live.js")]);
   const stateDir = join(dirname(DEMO_MAPPING), "..", "state", "demo");
   const plant = await DemoPlant.start(join(stateDir, "plant-pki"));
   const emulator = await startEmulator();

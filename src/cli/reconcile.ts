@@ -1,10 +1,41 @@
 import type { Logger } from "pino";
 import { loadMapping } from "../config/index.js";
+import type { Mapping, PointConfig } from "../config/types.js";
 import { formatTimestamp } from "../core/timestamp.js";
-import { reconcile } from "../app/reconcile.js";
 import type { PointReconcile } from "../flows/reconcile.js";
-import { parseTimeRange, TimeRangeError } from "../flows/timerange.js";
+import { parseTimeRange, TimeRangeError, type TimeRange } from "../flows/timerange.js";
+import { defineCommand, lockState, TIME_HELP } from "./command.js";
 import { EXIT, UsageError } from "./errors.js";
+
+export const reconcileSpec = defineCommand({
+  name: "reconcile",
+  quietLog: true,
+  synopsis: "--config FILE --from TIME --to TIME [--point ID]... [--json] [--repair [--overwrite]]",
+  summary: "compare the API with the historian; repair what is missing",
+  description: `Reads each point's raw history and its stored values in the API over [from, to), window by window,
+and compares them millisecond by millisecond after live mode's conversion: values missing in the
+API, values that differ, values in the API the historian does not have (extra), Bad values skipped.
+--repair sends the missing values through the spool and sender (state/reconcile.db); with
+--overwrite also the different ones (overwrite=true). --json prints the report for scripts.
+--repair writes the state folder: one writer per state folder, so while run, backfill or another
+repair holds it, reconcile --repair exits 1 naming that process (without --repair it only reads).
+Exit 0 when nothing is missing or different (extras are reported: the API cannot delete them), 1
+when something is (or a point could not be read, or the state folder is in use), 2 for bad usage.`,
+  flags: {
+    config: { type: "string", short: "c", arg: "FILE", help: "the mapping YAML" },
+    from: { type: "string", arg: "TIME", help: `start, included: ${TIME_HELP}` },
+    to: { type: "string", arg: "TIME", help: "end, excluded" },
+    point: { type: "string", multiple: true, arg: "ID", help: "only this pointId (repeatable); default every point of the mapping" },
+    json: { type: "boolean", help: "print the report as JSON on stdout" },
+    repair: { type: "boolean", help: "send the missing values (state/reconcile.db)" },
+    overwrite: { type: "boolean", help: "with --repair: also the different ones, with overwrite=true" },
+  },
+  run: (a) =>
+    reconcileCommand(
+      { config: a.required("config", "the mapping YAML"), from: a.string("from"), to: a.string("to"), points: a.list("point"), json: a.boolean("json"), repair: a.boolean("repair"), overwrite: a.boolean("overwrite") },
+      a.logger(process.stderr),
+    ),
+});
 
 export interface ReconcileArgs {
   config: string;
@@ -42,6 +73,18 @@ export async function reconcileCommand(a: ReconcileArgs, log: Logger): Promise<n
   const unknown = a.points.filter((id) => !mapping.points.some((p) => p.pointId === id));
   if (unknown.length) throw new UsageError(`--point ${unknown.join(", ")}: not in ${a.config}`);
   const points = a.points.length ? mapping.points.filter((p) => a.points.includes(p.pointId)) : mapping.points;
+  // Only a repair writes the state folder (state/reconcile.db): one writer per state folder.
+  const lock = a.repair ? lockState(mapping.state, log) : undefined;
+  try {
+    return await runCheck(a, mapping, points, range, log);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function runCheck(a: ReconcileArgs, mapping: Mapping, points: PointConfig[], range: TimeRange, log: Logger): Promise<number> {
+  // node-opcua loads only now: usage errors and a state folder in use answer at once.
+  const { reconcile } = await import("../app/reconcile.js");
   const tty = process.stderr.isTTY && !a.json;
   const span = range.to.ms - range.from.ms;
   const result = await reconcile({

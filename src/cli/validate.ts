@@ -2,7 +2,31 @@ import type { Logger } from "pino";
 import { loadMapping, MappingError, type MappingProblem } from "../config/index.js";
 import type { Mapping } from "../config/types.js";
 import { isPlaceholderPointId } from "../opcua/browse-render.js";
+import { defineCommand } from "./command.js";
 import { EXIT } from "./errors.js";
+
+export const validateSpec = defineCommand({
+  name: "validate",
+  quietLog: true,
+  synopsis: "--config FILE [--online]",
+  summary: "check a mapping; exit 2 with every problem listed",
+  description: `Checks the mapping offline: schema, ranges, durations, node id syntax, duplicates, environment
+variables, TODO-... pointIds left by browse. Prints every problem as
+FILE:LINE:COLUMN: KEY: what is wrong; what is allowed. Exit 0 or 2.
+
+--online also connects with the mapping's opcua settings and checks every point on the server, in
+batches within its operation limits: the node exists (nsu= resolved), is a Variable, is readable
+(AccessLevel and UserAccessLevel with CurrentRead; HistoryRead when gapFill.enabled is true), its
+data type converts to the API's string (structures and arrays need structured: json), and its
+MinimumSamplingInterval is not slower than the point's samplingInterval (a warning). Prints a table
+POINT ID, NODE ID, LINE, PROBLEM. Exit 2 if any error, 0 with warnings only, 1 if the server
+cannot be reached or refuses the session. Takes no lock: it runs beside a running connector.`,
+  flags: {
+    config: { type: "string", short: "c", arg: "FILE", help: "the mapping YAML" },
+    online: { type: "boolean", help: "also check every node on the OPC UA server" },
+  },
+  run: (a) => validateCommand(a.required("config", "the mapping YAML"), { online: a.boolean("online"), log: a.logger(process.stderr) }),
+});
 
 export interface ValidateOptions {
   /** Also check every node on the server (validate --online). */

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
+import { LOCK_FILE } from "../../src/spool/lock.js";
 import { startCli, type Running } from "../helpers/cli.js";
 import { tempDir } from "../helpers/env.js";
 import { HistorianServer } from "../helpers/historian.js";
@@ -230,7 +232,7 @@ describe("backfill from a historizing server", () => {
     await emulator.close();
   }, 60_000);
 
-  it("--point selects points; one backfill per state folder; times without a zone, an empty range and unknown points are usage errors (exit 2)", async () => {
+  it("--point selects points; one writer per state folder; times without a zone, an empty range and unknown points are usage errors (exit 2)", async () => {
     const emulator = await startEmulator();
     const j = job(emulator, server.names.slice(0, 4));
     const picked = j.points[2]!;
@@ -247,15 +249,17 @@ describe("backfill from a historizing server", () => {
     expect(sent! + conflicts!).toBe(server.expected(picked.name, FROM, TO).length);
     expectExact(emulator, { ...j, points: [picked] });
 
-    // One backfill per state folder: a live owner blocks, a stale lock (its process gone) is taken over.
-    writeFileSync(join(j.state, "backfill.lock"), String(process.pid));
+    // One writer per state folder: a live holder blocks, a stale lock (its process gone) is taken over.
+    const holder = { pid: process.pid, command: "opcua-ingest run --config m.yaml", startedAt: new Date().toISOString(), host: hostname() };
+    writeFileSync(join(j.state, LOCK_FILE), JSON.stringify(holder));
     const blocked = backfill(j, "--point", picked.pointId);
     expect(await blocked.exit).toBe(1);
-    expect(blocked.stderr.join("")).toContain(`another backfill (pid ${process.pid}) is running on ${j.state}`);
-    writeFileSync(join(j.state, "backfill.lock"), "2147483646");
+    expect(blocked.stderr.join("")).toContain(`state folder ${j.state} is in use by PID ${process.pid} (opcua-ingest run --config m.yaml, since ${holder.startedAt})`);
+    writeFileSync(join(j.state, LOCK_FILE), JSON.stringify({ ...holder, pid: 2147483646 }));
     const takeover = backfill(j, "--point", picked.pointId, "--overwrite");
     expect(await finished(takeover)).toBe(0);
-    expect(existsSync(join(j.state, "backfill.lock"))).toBe(false);
+    expect(takeover.stderr.join("")).toContain('"event":"state_lock_taken_over"');
+    expect(existsSync(join(j.state, LOCK_FILE))).toBe(false);
 
     const noZone = startCli(["backfill", "--config", j.file, "--from", "2024-03-01T00:00:00", "--to", "now"]);
     expect(await noZone.exit).toBe(2);
