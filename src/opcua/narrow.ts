@@ -26,7 +26,7 @@ export function narrowingOf(p: Pick<PointConfig, "field" | "indexRange">): Narro
   };
 }
 
-const BAD_INDEX_RANGE_NO_DATA = 0x80b40000;
+const BAD_INDEX_RANGE_NO_DATA = 0x80370000;
 const BAD_INDEX_RANGE_INVALID = 0x80360000;
 
 export type Narrowed = { ok: true; raw: RawDataValue } | { ok: false; reason: string; status?: "range" };
