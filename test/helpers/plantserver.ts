@@ -115,10 +115,16 @@ export class TestPlant {
     this.vars.delete(name);
   }
 
-  /** Server/ServiceLevel (i=2267), 0..255. */
+  private serviceLevel = 255;
+  private serviceLevelBound = false;
+
+  /** Server/ServiceLevel (i=2267), 0..255 (node-opcua binds it to a constant 255: rebound here). */
   setServiceLevel(level: number): void {
+    this.serviceLevel = level;
+    if (this.serviceLevelBound) return;
+    this.serviceLevelBound = true;
     const node = this.addressSpace.findNode("i=2267") as UAVariable;
-    node.setValueFromSource(new Variant({ dataType: DataType.Byte, value: level }), StatusCodes.Good, new Date());
+    node.bindVariable({ get: () => new Variant({ dataType: DataType.Byte, value: this.serviceLevel }) }, true);
   }
 
   private variable(name: string): UAVariable {
