@@ -331,6 +331,13 @@ export class OpcuaSource<P extends SourcePoint> {
       if (list) list.push({ slot, item });
       else byKey.set(key, [{ slot, item }]);
     }
+    // EnumStrings before the items: the initial values arrive in the next publish and must already find them.
+    for (const entries of byKey.values()) {
+      for (const { slot } of entries) {
+        const p = slot.point!;
+        if (p.config.enumAs === "label" && slot.nodeId) p.enumLabels = await readEnumLabels(session, slot.nodeId).catch(() => undefined);
+      }
+    }
     for (const entries of byKey.values()) {
       const params = monitoringParameters(entries[0]!.slot.point!.config);
       for (let start = 0; start < entries.length; start += perCall) {
@@ -372,9 +379,6 @@ export class OpcuaSource<P extends SourcePoint> {
         this.log.info({ source: this.name, pointId: id, nodeId: p.config.nodeId }, "the point's node exists now: monitored");
       }
       if (p.config.enumAs !== "label") continue;
-      const nodeId = this.slots.get(id)?.nodeId;
-      if (!nodeId) continue;
-      p.enumLabels = await readEnumLabels(session, nodeId).catch(() => undefined);
       if (!p.enumLabels) this.log.warn({ source: this.name, pointId: id, nodeId: p.config.nodeId }, "enumAs: label, but the node's type has no EnumStrings/EnumValues: sending integers");
     }
   }
