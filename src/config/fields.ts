@@ -5,6 +5,7 @@ import { DURATION_EXAMPLES, DURATION_PATTERN, durationProblem, parseDuration } f
 import { LISTEN_PATTERN, parseListen } from "./listen.js";
 import { describeValue, enumMessage, show } from "./messages.js";
 import { parseNodeId } from "./nodeid.js";
+import { parseFieldPath, parseNumericRange } from "./numericrange.js";
 import { parseSize, SIZE_PATTERN, sizeProblem } from "./size.js";
 import { didYouMean } from "./suggest.js";
 
@@ -237,4 +238,33 @@ function deadbandProblem(input: unknown): string {
   }
   const range = key === "absolute" ? "a number of 0 or more" : "a number from 0 to 100";
   return `${key} must be ${range}, got ${describeValue(value, false)}`;
+}
+
+/** A dotted path into a structure value, checked by parseFieldPath. */
+export function fieldPath(description: string) {
+  return z
+    .string()
+    .superRefine((value, context) => {
+      try {
+        parseFieldPath(value);
+      } catch (error) {
+        context.addIssue({ code: "custom", message: (error as Error).message });
+      }
+    })
+    .describe(description);
+}
+
+/** An OPC UA NumericRange as text ("2", "0:3", "1,2"); a bare whole number is taken as its text. */
+export function indexRange(description: string) {
+  const check = (value: string, context: z.core.$RefinementCtx) => {
+    try {
+      parseNumericRange(value);
+    } catch (error) {
+      context.addIssue({ code: "custom", message: (error as Error).message });
+    }
+  };
+  const error = wording((input) => `expected an index range such as "2" or "0:3", got ${describeValue(input, false)}`);
+  return z
+    .union([z.string({ error }).superRefine(check), z.number({ error }).int({ error }).min(0, { error })], { error })
+    .describe(description);
 }

@@ -7,7 +7,10 @@ import { asRecord, nonEmptyText } from "./raw.js";
 
 export interface Secrets {
   clientSecret?: string;
+  /** opcua.user.passwordFile */
   password?: string;
+  /** sources[i].user.passwordFile, by i. */
+  sourcePasswords?: Record<number, string>;
   opsToken?: string;
 }
 
@@ -16,7 +19,6 @@ export function readReferencedFiles(raw: unknown, folder: string): { secrets: Se
   const issues: Issue[] = [];
   const secrets: Secrets = {};
   const ingest = asRecord(asRecord(raw)?.ingest);
-  const user = asRecord(asRecord(asRecord(raw)?.opcua)?.user);
   const ops = asRecord(asRecord(raw)?.ops);
 
   const readSecret = (path: Path, value: unknown): string | undefined => {
@@ -46,12 +48,25 @@ export function readReferencedFiles(raw: unknown, folder: string): { secrets: Se
 
   const clientSecret = readSecret(["ingest", "clientSecretFile"], ingest?.clientSecretFile);
   if (clientSecret !== undefined) secrets.clientSecret = clientSecret;
-  const password = readSecret(["opcua", "user", "passwordFile"], user?.passwordFile);
-  if (password !== undefined) secrets.password = password;
   const opsToken = readSecret(["ops", "tokenFile"], ops?.tokenFile);
   if (opsToken !== undefined) secrets.opsToken = opsToken;
-  checkReadable(["opcua", "user", "certificate"], user?.certificate);
-  checkReadable(["opcua", "user", "privateKey"], user?.privateKey);
+  // The user of the opcua section, and of each source.
+  const connections: { at: Path; index?: number }[] = [{ at: ["opcua"] }];
+  const sources = asRecord(raw)?.sources;
+  if (Array.isArray(sources)) sources.forEach((_s, index) => connections.push({ at: ["sources", index], index }));
+  for (const { at, index } of connections) {
+    let section: unknown = raw;
+    for (const key of at) section = (section as Record<string | number, unknown> | undefined)?.[key];
+    const user = asRecord(asRecord(section)?.user);
+    if (user === undefined) continue;
+    const password = readSecret([...at, "user", "passwordFile"], user.passwordFile);
+    if (password !== undefined) {
+      if (index === undefined) secrets.password = password;
+      else (secrets.sourcePasswords ??= {})[index] = password;
+    }
+    checkReadable([...at, "user", "certificate"], user.certificate);
+    checkReadable([...at, "user", "privateKey"], user.privateKey);
+  }
   checkReadable(["ingest", "caFile"], ingest?.caFile);
   return { secrets, issues };
 }

@@ -20,6 +20,8 @@ export function mappingJsonSchema(): object {
   // "input": the file as written, so keys with defaults are optional and durations are text.
   const schema = z.toJSONSchema(mappingSchema, { io: "input", target: "draft-07" }) as JsonSchema;
   admitEnvReferences(schema);
+  // One of the two ways to name the servers (a rule of rules.ts, which zod's per-key schema cannot say).
+  schema.oneOf = [{ required: ["opcua"] }, { required: ["sources"] }];
   return schema;
 }
 

@@ -75,7 +75,7 @@ export const describeIssue: z.core.$ZodErrorMap = (issue) => {
       }
       if (issue.input === null) {
         // The root issue comes without a path.
-        return (issue.path?.length ?? 0) === 0 ? "the file is empty; it needs opcua, ingest and points" : `is empty; expected ${expected}`;
+        return (issue.path?.length ?? 0) === 0 ? "the file is empty; it needs opcua (or sources), ingest and points" : `is empty; expected ${expected}`;
       }
       const got = describeValue(issue.input, isSecret(issue.path ?? []));
       // YAML reads 8080, true or 1e3 as non-text; quoting is the fix users do not guess.

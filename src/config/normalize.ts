@@ -1,14 +1,16 @@
 // From the validated file to the Mapping everything downstream reads: defaults applied, durations
 // in milliseconds, paths absolute, secrets from their files.
 import { dirname, resolve } from "node:path";
-import type { Deadband, GapFillConfig, Mapping, PointSettings, UserIdentity } from "./types.js";
+import { DEFAULT_SOURCE, type Deadband, type GapFillConfig, type Mapping, type PointSettings, type SourceConfig, type UserIdentity } from "./types.js";
 import { parseDuration } from "./duration.js";
 import type { Secrets } from "./files.js";
 import { parseListen } from "./listen.js";
 import { GAP_FILL_WINDOW, type RawMapping } from "./schema.js";
 import { parseSize } from "./size.js";
 
-type RawUser = NonNullable<RawMapping["opcua"]["user"]>;
+type RawSource = NonNullable<RawMapping["sources"]>[number];
+type RawConnection = Omit<RawSource, "name" | "backupEndpoints" | "failoverServiceLevel">;
+type RawUser = NonNullable<RawConnection["user"]>;
 type RawDeadband = RawMapping["defaults"]["deadband"];
 type RawPoint = RawMapping["points"][number];
 
@@ -17,21 +19,22 @@ const ms = (duration: string | 0): number => (duration === "off" ? 0 : parseDura
 /** `file` is absolute; `pointLine(i)` is the line of points[i]. */
 export function normalize(data: RawMapping, file: string, secrets: Secrets, pointLine: (index: number) => number): Mapping {
   const folder = dirname(file);
-  const { opcua, ingest, batch, spool, backfill, ops, defaults } = data;
+  const { ingest, batch, spool, backfill, ops, defaults } = data;
   const opsToken = ops.token ?? secrets.opsToken;
+  const sources: SourceConfig[] =
+    data.sources !== undefined
+      ? data.sources.map((raw, index) => ({
+          name: raw.name,
+          ...connection(raw, secrets.sourcePasswords?.[index], folder),
+          backupEndpoints: raw.backupEndpoints ?? [],
+          failoverServiceLevel: raw.failoverServiceLevel,
+        }))
+      : [{ name: DEFAULT_SOURCE, ...connection(checked(data.opcua, "opcua"), secrets.password, folder), backupEndpoints: [], failoverServiceLevel: 200 }];
+  const only = sources.length === 1 ? sources[0]!.name : undefined;
   return {
     file,
-    opcua: {
-      endpoint: opcua.endpoint,
-      securityMode: opcua.securityMode,
-      securityPolicy: opcua.securityPolicy,
-      user: identity(opcua.user, secrets, folder),
-      trustServerCertificate: opcua.trustServerCertificate,
-      applicationName: opcua.applicationName,
-      publishingIntervalMs: ms(opcua.publishingInterval),
-      sessionTimeoutMs: ms(opcua.sessionTimeout),
-      reconnectMaxDelayMs: ms(opcua.reconnectMaxDelay),
-    },
+    sources,
+    opcua: sources[0]!,
     ingest: {
       baseUrl: ingest.baseUrl.replace(/\/+$/, ""),
       partitionId: ingest.partitionId,
@@ -61,10 +64,29 @@ export function normalize(data: RawMapping, file: string, secrets: Secrets, poin
     state: resolve(folder, data.state),
     points: data.points.map((point, index) => ({
       pointId: point.pointId,
+      source: checked(point.source ?? only, "source"),
       nodeId: point.nodeId.trim(),
+      ...(point.field === undefined ? {} : { field: point.field }),
+      ...(point.indexRange === undefined ? {} : { indexRange: String(point.indexRange) }),
       line: pointLine(index),
       ...settings(point, defaults),
     })),
+  };
+}
+
+function connection(raw: RawConnection, password: string | undefined, folder: string): Omit<SourceConfig, "name" | "backupEndpoints" | "failoverServiceLevel"> {
+  // retryUnknownNodes is a source's setting too, kept beside the connection keys.
+  return {
+    endpoint: raw.endpoint,
+    securityMode: raw.securityMode,
+    securityPolicy: raw.securityPolicy,
+    user: identity(raw.user, password, folder),
+    trustServerCertificate: raw.trustServerCertificate,
+    applicationName: raw.applicationName,
+    publishingIntervalMs: ms(raw.publishingInterval),
+    sessionTimeoutMs: ms(raw.sessionTimeout),
+    reconnectMaxDelayMs: ms(raw.reconnectMaxDelay),
+    retryUnknownNodesMs: ms(raw.retryUnknownNodes),
   };
 }
 
@@ -98,7 +120,7 @@ function deadband(raw: RawDeadband): Deadband {
   return "absolute" in raw ? { kind: "absolute", value: raw.absolute } : { kind: "percent", value: raw.percent };
 }
 
-function identity(user: RawUser | undefined, secrets: Secrets, folder: string): UserIdentity {
+function identity(user: RawUser | undefined, filePassword: string | undefined, folder: string): UserIdentity {
   if (user === undefined) return { kind: "anonymous" };
   if (user.certificate !== undefined) {
     return {
@@ -110,7 +132,7 @@ function identity(user: RawUser | undefined, secrets: Secrets, folder: string): 
   return {
     kind: "username",
     username: checked(user.username, "username"),
-    password: checked(user.password ?? secrets.password, "password"),
+    password: checked(user.password ?? filePassword, "password"),
   };
 }
 

@@ -1,21 +1,90 @@
 // Rules that span several keys, which a per-key schema cannot say.
 import { DEFAULT_LISTEN, isLoopback, parseListen } from "./listen.js";
-import type { Issue } from "./messages.js";
+import { enumMessage, show, type Issue, type Path } from "./messages.js";
 import { asRecord, type RawRecord } from "./raw.js";
-import { SECURITY_MODES, SECURITY_POLICIES } from "./schema.js";
+import { SECURITY_MODES, SECURITY_POLICIES, SOURCE_NAME } from "./schema.js";
+import { DEFAULT_SOURCE } from "./types.js";
+
+/** The source names a mapping defines, in file order: ["default"] for an opcua section. */
+export function sourceNames(raw: unknown): string[] {
+  const sources = asRecord(raw)?.sources;
+  if (Array.isArray(sources)) return sources.map((s: unknown) => asRecord(s)?.name).filter((n): n is string => typeof n === "string");
+  return [DEFAULT_SOURCE];
+}
+
+/**
+ * opcua or sources, not both; source names unique; each point's source names one of them (and
+ * is required when there are several).
+ */
+function sourceIssues(raw: unknown): Issue[] {
+  const root = asRecord(raw);
+  if (root === undefined) return [];
+  const issues: Issue[] = [];
+  const hasOpcua = root.opcua !== undefined;
+  const sources = root.sources;
+  if (hasOpcua && sources !== undefined) {
+    issues.push({ path: ["sources"], message: "give opcua (one server) or sources (one or more named servers), not both; move the opcua section into sources as { name: ..., endpoint: ... }" });
+    return issues;
+  }
+  if (!hasOpcua && sources === undefined) {
+    issues.push({ path: ["opcua"], message: 'missing required key "opcua" (the OPC UA server to read from); or give sources, a list of { name, endpoint }' });
+    return issues;
+  }
+  const names = [...new Set(sourceNames(raw))];
+  if (Array.isArray(sources)) {
+    const first = new Map<string, number>();
+    sources.forEach((s: unknown, i) => {
+      const name = asRecord(s)?.name;
+      if (typeof name !== "string") return;
+      const before = first.get(name);
+      if (before === undefined) first.set(name, i);
+      else issues.push({ path: ["sources", i, "name"], message: `duplicate source name ${show(name)} (also sources[${before}]); each source needs its own name` });
+    });
+  }
+  const points = root.points;
+  if (!Array.isArray(points)) return issues;
+  const valid = names.filter((n) => SOURCE_NAME.test(n));
+  points.forEach((p: unknown, i) => {
+    const point = asRecord(p);
+    if (point === undefined) return;
+    const source = point.source;
+    if (source === undefined) {
+      if (names.length > 1) issues.push({ path: ["points", i, "source"], message: `missing required key "source": there are ${Array.isArray(sources) ? sources.length : 1} sources, name the one this node is read from; allowed: ${names.join(", ")}` });
+      return;
+    }
+    if (typeof source !== "string") {
+      issues.push({ path: ["points", i, "source"], message: `expected the name of a source, got ${show(source)}; allowed: ${names.join(", ")}` });
+      return;
+    }
+    if (!names.includes(source)) {
+      const message = enumMessage(source, valid.length > 0 ? valid : names).replace(" is not allowed", " is not a source");
+      issues.push({ path: ["points", i, "source"], message: hasOpcua ? `${message} (the opcua section is the source named default)` : message });
+    }
+  });
+  return issues;
+}
 
 export function crossKeyIssues(raw: unknown): Issue[] {
   const opcua = asRecord(asRecord(raw)?.opcua);
   const ingest = asRecord(asRecord(raw)?.ingest);
+  const sources = asRecord(raw)?.sources;
+  const connections: { at: Path; section: RawRecord }[] = [];
+  if (opcua !== undefined) connections.push({ at: ["opcua"], section: opcua });
+  if (Array.isArray(sources)) {
+    sources.forEach((s: unknown, i) => {
+      const section = asRecord(s);
+      if (section !== undefined) connections.push({ at: ["sources", i], section });
+    });
+  }
   return [
-    ...(opcua === undefined ? [] : securityIssues(opcua)),
-    ...userIssues(asRecord(opcua?.user)),
+    ...sourceIssues(raw),
+    ...connections.flatMap(({ at, section }) => [...securityIssues(section, at), ...userIssues(asRecord(section.user), at)]),
     ...(ingest === undefined ? [] : clientSecretIssues(ingest)),
     ...opsTokenIssues(asRecord(asRecord(raw)?.ops)),
   ];
 }
 
-function securityIssues(opcua: RawRecord): Issue[] {
+function securityIssues(opcua: RawRecord, at: Path): Issue[] {
   const mode = opcua.securityMode ?? "None";
   const policy = opcua.securityPolicy ?? "None";
   const known = (SECURITY_MODES as readonly unknown[]).includes(mode) && (SECURITY_POLICIES as readonly unknown[]).includes(policy);
@@ -24,7 +93,7 @@ function securityIssues(opcua: RawRecord): Issue[] {
   if (mode === "None") {
     return [
       {
-        path: ["opcua", "securityPolicy"],
+        path: [...at, "securityPolicy"],
         message: `securityPolicy ${String(policy)} needs securityMode Sign or SignAndEncrypt, but securityMode is None; set securityMode, or set securityPolicy to None for an unsecured connection`,
       },
     ];
@@ -33,7 +102,7 @@ function securityIssues(opcua: RawRecord): Issue[] {
   const current = opcua.securityPolicy === undefined ? "not set (None)" : "None";
   return [
     {
-      path: ["opcua", "securityMode"],
+      path: [...at, "securityMode"],
       message: `securityMode ${String(mode)} needs a securityPolicy other than None (${policies}), but securityPolicy is ${current}; set securityPolicy, or set securityMode to None for an unsecured connection`,
     },
   ];
@@ -41,9 +110,9 @@ function securityIssues(opcua: RawRecord): Issue[] {
 
 const USER_FORMS = "username with password or passwordFile, or certificate with privateKey";
 
-function userIssues(user: RawRecord | undefined): Issue[] {
+function userIssues(user: RawRecord | undefined, section: Path): Issue[] {
   if (user === undefined) return [];
-  const at = (key?: string) => (key === undefined ? ["opcua", "user"] : ["opcua", "user", key]);
+  const at = (key?: string) => (key === undefined ? [...section, "user"] : [...section, "user", key]);
   const has = (key: string) => user[key] !== undefined;
   const byName = has("username") || has("password") || has("passwordFile");
   const byCertificate = has("certificate") || has("privateKey");

@@ -8,6 +8,8 @@ import {
   durationOrOff,
   finiteNumber,
   listenAddress,
+  fieldPath,
+  indexRange,
   nodeId,
   numberIn,
   pointId,
@@ -22,6 +24,9 @@ import { describeValue } from "./messages.js";
 export const SECURITY_MODES = ["None", "Sign", "SignAndEncrypt"] as const;
 export const SECURITY_POLICIES = ["None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"] as const;
 
+/** retryUnknownNodes when it is not given. */
+export const RETRY_UNKNOWN_NODES = "5m";
+
 const user = z
   .strictObject({
     username: text("User name for username/password login").optional(),
@@ -32,28 +37,55 @@ const user = z
   })
   .describe("Omit for anonymous. Either username with password or passwordFile, or certificate with privateKey");
 
-const opcua = z
+/** The keys of one OPC UA connection: the `opcua` section, and each entry of `sources`. */
+const connection = {
+  endpoint: url("opc.tcp", "opc.tcp://scada-gw:4840", "Address of the OPC UA server, e.g. opc.tcp://scada-gw:4840"),
+  securityMode: z
+    .enum(SECURITY_MODES)
+    .describe("Message security: None, Sign or SignAndEncrypt; None exactly when securityPolicy is None")
+    .default("None"),
+  securityPolicy: z
+    .enum(SECURITY_POLICIES)
+    .describe("Security policy; None exactly when securityMode is None")
+    .default("None"),
+  user: user.optional(),
+  trustServerCertificate: z
+    .boolean()
+    .describe("Accept a server certificate that is not in state/pki/trusted (logged as a warning)")
+    .default(false),
+  applicationName: text("Client application name shown by the server").default("opcua-ingest"),
+  publishingInterval: positiveDuration("How often the server sends collected changes, e.g. 1s").default("1s"),
+  sessionTimeout: positiveDuration("How long the server keeps the session without contact, e.g. 60s").default("60s"),
+  reconnectMaxDelay: positiveDuration("Longest wait between reconnect attempts (they never stop)").default("30s"),
+  retryUnknownNodes: positiveDuration(
+    "A point whose node does not exist (yet) is tried again, first after 10s, backing off to this, e.g. 5m; and after every reconnection",
+  ).default(RETRY_UNKNOWN_NODES),
+};
+
+const opcua = z.strictObject(connection).describe("The OPC UA server to read from (one source named default); or use sources");
+
+/** Names a source in logs, metrics and points[].source. */
+export const SOURCE_NAME = /^[a-z0-9-]+$/;
+
+const source = z
   .strictObject({
-    endpoint: url("opc.tcp", "opc.tcp://scada-gw:4840", "Address of the OPC UA server, e.g. opc.tcp://scada-gw:4840"),
-    securityMode: z
-      .enum(SECURITY_MODES)
-      .describe("Message security: None, Sign or SignAndEncrypt; None exactly when securityPolicy is None")
-      .default("None"),
-    securityPolicy: z
-      .enum(SECURITY_POLICIES)
-      .describe("Security policy; None exactly when securityMode is None")
-      .default("None"),
-    user: user.optional(),
-    trustServerCertificate: z
-      .boolean()
-      .describe("Accept a server certificate that is not in state/pki/trusted (logged as a warning)")
-      .default(false),
-    applicationName: text("Client application name shown by the server").default("opcua-ingest"),
-    publishingInterval: positiveDuration("How often the server sends collected changes, e.g. 1s").default("1s"),
-    sessionTimeout: positiveDuration("How long the server keeps the session without contact, e.g. 60s").default("60s"),
-    reconnectMaxDelay: positiveDuration("Longest wait between reconnect attempts (they never stop)").default("30s"),
+    name: z
+      .string()
+      .regex(SOURCE_NAME, {
+        error: (issue) => `${JSON.stringify(issue.input)} is not allowed; a source name uses a-z, 0-9 and -, e.g. line1`,
+      })
+      .describe("Name of the source: a-z, 0-9 and -, unique; shown in logs, metrics and the status page"),
+    ...connection,
+    backupEndpoints: z
+      .array(url("opc.tcp", "opc.tcp://scada-gw-b:4840", "A redundant server holding the same nodes"))
+      .describe("Redundant servers (non-transparent redundancy): used when the active one is lost or its ServiceLevel drops below failoverServiceLevel")
+      .optional(),
+    failoverServiceLevel: numberIn(
+      { min: 0, max: 255, integer: true },
+      "Switch to a backup when the active server's ServiceLevel (0-255) drops below this",
+    ).default(200),
   })
-  .describe("The OPC UA server to read from");
+  .describe("One OPC UA server (with optional backups) and its connection settings");
 
 const ingest = z
   .strictObject({
@@ -222,6 +254,9 @@ const point = z
   .strictObject({
     nodeId: nodeId('OPC UA node id, e.g. "ns=3;s=Boiler1.Temperature", "nsu=urn:plant;i=1001", "i=2258"'),
     pointId: pointId("Point id in the Ingest API (no whitespace, no /)"),
+    source: z.string().describe("Name of the source the node is read from; may be left out when there is exactly one source").optional(),
+    field: fieldPath('Dotted path of one field of a structure value, e.g. "Diagnostics.Temperature"; the field is sent as a scalar of its type').optional(),
+    indexRange: indexRange('OPC UA NumericRange of an array value, e.g. "2", "0:3" or "1,2" (a matrix element); asked of the server, so only that element\'s changes are reported').optional(),
     samplingInterval: settings.samplingInterval.optional(),
     queueSize: settings.queueSize.optional(),
     deadband: settings.deadband.optional(),
@@ -241,7 +276,12 @@ const point = z
 
 export const mappingSchema = z
   .strictObject({
-    opcua,
+    opcua: opcua.optional(),
+    sources: z
+      .array(source)
+      .min(1, { error: "lists no sources; add at least one { name, endpoint }, or use opcua" })
+      .describe("The OPC UA servers to read from, each with a name; instead of opcua")
+      .optional(),
     ingest,
     batch: batch.prefault({}),
     spool: spool.prefault({}),

@@ -42,8 +42,14 @@ export type DataChangeTrigger = "status" | "statusValue" | "statusValueTimestamp
 
 export interface PointConfig extends PointSettings {
   pointId: string;
+  /** Name of the source (sources[].name; "default" for the `opcua` section) the node is read from. */
+  source: string;
   /** As written in the mapping: `ns=3;s=Boiler1.Temperature` or `nsu=urn:plant;s=Boiler1.Temperature`. */
   nodeId: string;
+  /** Dotted path of one field of a structure value, e.g. "Diagnostics.Temperature"; absent = the whole value. */
+  field?: string;
+  /** OPC UA NumericRange asked of the server with the monitored item (and history reads), e.g. "2". */
+  indexRange?: string;
   /** 1-based line of the point's entry in the mapping file, for messages that name it. */
   line: number;
 }
@@ -65,6 +71,21 @@ export interface OpcuaConfig {
   sessionTimeoutMs: number;
   /** Cap of the reconnect backoff; reconnection itself never gives up. */
   reconnectMaxDelayMs: number;
+}
+
+/** The name of the one source an `opcua:` section makes. */
+export const DEFAULT_SOURCE = "default";
+
+/** One OPC UA server (with its redundant backups) the connector reads from. */
+export interface SourceConfig extends OpcuaConfig {
+  /** [a-z0-9-], unique; "default" for the `opcua` section. */
+  name: string;
+  /** Redundant servers holding the same nodes, in order of preference; empty = no failover. */
+  backupEndpoints: string[];
+  /** Switch to a backup when the active server's ServiceLevel drops below this (0..255). Default 200. */
+  failoverServiceLevel: number;
+  /** Cap of the retry backoff of points whose node does not exist (first retry after 10 s). Default 5 min. */
+  retryUnknownNodesMs: number;
 }
 
 export interface IngestConfig {
@@ -145,7 +166,13 @@ export interface BackfillConfig {
 export interface Mapping {
   /** Absolute path of the mapping file. */
   file: string;
-  opcua: OpcuaConfig;
+  /** Every OPC UA source, in file order; an `opcua:` section is one source named "default". */
+  sources: SourceConfig[];
+  /**
+   * Transition: the first source, for code that knows only one server (backfill, reconcile,
+   * validate, the status page). Code that handles several sources reads `sources`.
+   */
+  opcua: SourceConfig;
   ingest: IngestConfig;
   batch: BatchConfig;
   spool: SpoolConfig;

@@ -4,7 +4,7 @@
 // (servers treat endTime as inclusive, and some add boundary values regardless of returnBounds).
 // Used by `opcua-ingest backfill`, and meant for filling the gaps after a lost subscription.
 import {
-  AccessLevelFlag, AttributeIds, HistoryData, HistoryReadRequest, ReadRawModifiedDetails, StatusCodes,
+  AccessLevelFlag, AttributeIds, HistoryData, HistoryReadRequest, NumericRange, ReadRawModifiedDetails, StatusCodes,
   TimestampsToReturn, VariableIds, readOperationLimits, type ClientSession, type DataValue, type HistoryReadResult,
   type NodeId, type OPCUAClient,
 } from "node-opcua";
@@ -13,6 +13,7 @@ import type { OpcuaConfig } from "../config/types.js";
 import type { RawDataValue } from "../core/types.js";
 import { toRaw } from "./datavalue.js";
 import { readEnumLabels } from "./enumlabels.js";
+import { narrow, narrowingOf, type Narrowing } from "./narrow.js";
 import { NodeIdError, resolveMappedNodeId } from "./nodeid.js";
 import { closeQuietly, createClient, openSession, readNamespaces } from "./session.js";
 
@@ -107,6 +108,8 @@ export interface ReadRawOptions {
   signal?: AbortSignal;
   /** Epoch ms for RawDataValue.receivedAt; default Date.now. */
   now?: () => number;
+  /** Per node (same order as nodeIds): the NumericRange asked of the server (points[].indexRange). */
+  indexRanges?: readonly (string | undefined)[];
 }
 
 /**
@@ -182,11 +185,14 @@ function rawDetails(fromMs: number, toMs: number, valuesPerRead: number): ReadRa
   });
 }
 
-async function historyRead(session: ClientSession, nodeIds: readonly NodeId[], cursors: readonly Cursor[], details: ReadRawModifiedDetails, release: boolean): Promise<HistoryReadResult[]> {
+async function historyRead(session: ClientSession, nodeIds: readonly NodeId[], cursors: readonly Cursor[], details: ReadRawModifiedDetails, release: boolean, ranges?: readonly (string | undefined)[]): Promise<HistoryReadResult[]> {
   const response = await session.historyRead(
     new HistoryReadRequest({
       historyReadDetails: details,
-      nodesToRead: cursors.map((c) => ({ nodeId: nodeIds[c.index]!, continuationPoint: c.continuationPoint })),
+      nodesToRead: cursors.map((c) => {
+        const range = ranges?.[c.index];
+        return { nodeId: nodeIds[c.index]!, continuationPoint: c.continuationPoint, ...(range !== undefined && { indexRange: new NumericRange(range) }) };
+      }),
       timestampsToReturn: TimestampsToReturn.Both,
       releaseContinuationPoints: release,
     }),
@@ -195,9 +201,9 @@ async function historyRead(session: ClientSession, nodeIds: readonly NodeId[], c
 }
 
 /** Best effort: frees the server's continuation points of a read we stop early. */
-async function release(session: ClientSession, nodeIds: readonly NodeId[], cursors: readonly Cursor[], details: ReadRawModifiedDetails): Promise<void> {
+async function release(session: ClientSession, nodeIds: readonly NodeId[], cursors: readonly Cursor[], details: ReadRawModifiedDetails, ranges?: readonly (string | undefined)[]): Promise<void> {
   const open = cursors.filter((c) => c.continuationPoint && c.continuationPoint.length > 0);
-  if (open.length) await historyRead(session, nodeIds, open, details, true).catch(() => {});
+  if (open.length) await historyRead(session, nodeIds, open, details, true, ranges).catch(() => {});
 }
 
 /** The continuation points a round in flight will leave open (none if it fails). */
@@ -256,7 +262,8 @@ async function readChunk(
     for (const c of cursors) outcomes[c.index] = { kind: "failed", status: "BadCommunicationError", permanent: false, reason, values: counts.get(c.index)!.values };
   };
   let cursors = first;
-  let request: Promise<HistoryReadResult[]> | undefined = historyRead(session, nodeIds, cursors, details, false);
+  const ranges = opts.indexRanges;
+  let request: Promise<HistoryReadResult[]> | undefined = historyRead(session, nodeIds, cursors, details, false, ranges);
   while (request) {
     let results: HistoryReadResult[];
     try {
@@ -290,7 +297,7 @@ async function readChunk(
       }
     });
     // Ask for the next round now: the server prepares it while we hand this one over.
-    request = next.length && !opts.signal?.aborted ? historyRead(session, nodeIds, next, details, false) : undefined;
+    request = next.length && !opts.signal?.aborted ? historyRead(session, nodeIds, next, details, false, ranges) : undefined;
     let consumerError: unknown;
     try {
       for (const p of pages) {
@@ -310,7 +317,7 @@ async function readChunk(
       // Stopping early: the round in flight is awaited so the server's continuation points can be released.
       const open = request ? await openAfter(request, next) : next;
       request = undefined;
-      await release(session, nodeIds, open, details);
+      await release(session, nodeIds, open, details, ranges);
       if (consumerError !== undefined) throw consumerError;
       for (const c of next) outcomes[c.index] = { kind: "aborted", values: counts.get(c.index)!.values };
       return;
@@ -326,6 +333,10 @@ export interface HistoryPoint {
   nodeId: string;
   /** Read the node's EnumStrings for label rendering. */
   enumAs?: "number" | "label";
+  /** One field of a structure value (points[].field). */
+  field?: string;
+  /** NumericRange of an array value (points[].indexRange), asked of the server. */
+  indexRange?: string;
 }
 
 export type PreparedPoint = { ok: true; enumLabels?: string[] } | { ok: false; reason: string };
@@ -337,6 +348,7 @@ export type PreparedPoint = { ok: true; enumLabels?: string[] } | { ok: false; r
  */
 export class HistorySession {
   private readonly nodes = new Map<string, NodeId>();
+  private readonly parts = new Map<string, { indexRange?: string; narrowing: Narrowing }>();
 
   private constructor(
     private readonly client: OPCUAClient,
@@ -378,6 +390,8 @@ export class HistorySession {
         continue;
       }
       this.nodes.set(point.pointId, nodeId);
+      const narrowing = narrowingOf(point);
+      if (narrowing) this.parts.set(point.pointId, { ...(point.indexRange !== undefined && { indexRange: point.indexRange }), narrowing });
       const enumLabels = point.enumAs === "label" ? await readEnumLabels(this.session, nodeId).catch(() => undefined) : undefined;
       out.set(point.pointId, enumLabels ? { ok: true, enumLabels } : { ok: true });
     }
@@ -391,10 +405,24 @@ export class HistorySession {
       if (!n) throw new Error(`point ${id} was not prepared for history reads`);
       return n;
     });
-    return readRawHistory(this.session, nodeIds, fromMs, toMs, { maxNodesPerCall: this.limits.maxNodesPerCall, ...opts }, (i, values) => onPage(pointIds[i]!, values));
+    const indexRanges = pointIds.map((id) => this.parts.get(id)?.indexRange);
+    return readRawHistory(this.session, nodeIds, fromMs, toMs, { maxNodesPerCall: this.limits.maxNodesPerCall, indexRanges, ...opts }, (i, values) => {
+      const part = this.parts.get(pointIds[i]!);
+      return onPage(pointIds[i]!, part ? narrowAll(values, part.narrowing) : values);
+    });
   }
 
   close(): Promise<void> {
     return closeQuietly(this.client, this.session);
   }
+}
+
+/** The part of each history value a point with field or indexRange takes; values without it are left out. */
+export function narrowAll(values: readonly RawDataValue[], n: Narrowing): RawDataValue[] {
+  const out: RawDataValue[] = [];
+  for (const v of values) {
+    const r = narrow(v, n);
+    if (r.ok) out.push(r.raw);
+  }
+  return out;
 }

@@ -17,6 +17,8 @@ export class OpcuaError extends ConnectorError {}
 export interface ClientOptions {
   /** Retry the first connect forever (run) or give up after a few attempts (validate, browse). */
   retryFirstConnect: boolean;
+  /** Attempts of the first connect when not retrying forever (default 2); 0 = one attempt (a ServiceLevel probe). */
+  firstConnectRetries?: number;
 }
 
 export function pkiFolder(stateDir: string): string {
@@ -117,7 +119,7 @@ export async function createClient(cfg: OpcuaConfig, stateDir: string, log: Logg
     requestedSessionTimeout: cfg.sessionTimeoutMs,
     clientCertificateManager: certificateManager,
     // maxRetry bounds only the first connect(); after it node-opcua reconnects forever.
-    connectionStrategy: { initialDelay: 500, maxDelay: cfg.reconnectMaxDelayMs, maxRetry: opts.retryFirstConnect ? 1e9 : 2 },
+    connectionStrategy: { initialDelay: 500, maxDelay: cfg.reconnectMaxDelayMs, maxRetry: opts.retryFirstConnect ? 1e9 : (opts.firstConnectRetries ?? 2) },
   });
   clientPki.set(client, certificateManager);
   return client;

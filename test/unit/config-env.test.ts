@@ -110,7 +110,7 @@ describe("${VAR} interpolation", () => {
     const text = mapping({ extra: "# ${NOT_SET} in a comment\n" });
     expect(() => parseMapping(text, FILE, {})).not.toThrow();
     expect(problems(mapping({ extra: "${KEY}: 1\n" }), {})).toEqual([
-      `${FILE}:12:1: \${KEY}: unknown key; allowed: opcua, ingest, batch, spool, gapFill, backfill, ops, state, defaults, points, $schema`,
+      `${FILE}:12:1: \${KEY}: unknown key; allowed: opcua, sources, ingest, batch, spool, gapFill, backfill, ops, state, defaults, points, $schema`,
     ]);
   });
 });

@@ -68,7 +68,7 @@ points:
     expect(error.code).toBe("OI_MAPPING_INVALID");
     expect(error.message.split("\n")).toEqual([
       `${FILE}:2:3: opcua.endpoint: "http://scada:4840" must start with opc.tcp://, e.g. opc.tcp://scada-gw:4840`,
-      `${FILE}:3:3: opcua.securityMod: unknown key; did you mean "securityMode"? Allowed: endpoint, securityMode, securityPolicy, user, trustServerCertificate, applicationName, publishingInterval, sessionTimeout, reconnectMaxDelay`,
+      `${FILE}:3:3: opcua.securityMod: unknown key; did you mean "securityMode"? Allowed: endpoint, securityMode, securityPolicy, user, trustServerCertificate, applicationName, publishingInterval, sessionTimeout, reconnectMaxDelay, retryUnknownNodes`,
       `${FILE}:4:3: opcua.securityMode: "signandencrypt" is not allowed; did you mean "SignAndEncrypt"? Allowed: None, Sign, SignAndEncrypt`,
       `${FILE}:5:1: ingest.partitionId: missing required key "partitionId" (Partition the points belong to)`,
       `${FILE}:6:3: ingest.baseUrl: "ftp://api.example.com" must start with https:// or http://, e.g. https://api.example.com/ingest`,
@@ -88,7 +88,7 @@ points:
       `${FILE}:26:17: points[1].deadband.percent: 150 is out of range; allowed: a number from 0 to 100`,
       `${FILE}:27:5: points[2].nodeId: duplicate nodeId "ns=3;s=X" (first used at line 24)`,
       `${FILE}:28:5: points[2].pointId: duplicate pointId "p" (first used at line 25)`,
-      `${FILE}:29:5: points[2].sampleInterval: unknown key; did you mean "samplingInterval"? Allowed: nodeId, pointId, samplingInterval, queueSize, deadband, timestamp, bad, nonFinite, structured, scale, offset, decimals, booleanAs, enumAs, heartbeat, trigger`,
+      `${FILE}:29:5: points[2].sampleInterval: unknown key; did you mean "samplingInterval"? Allowed: nodeId, pointId, source, field, indexRange, samplingInterval, queueSize, deadband, timestamp, bad, nonFinite, structured, scale, offset, decimals, booleanAs, enumAs, heartbeat, trigger`,
       `${FILE}:30:5: points[3].nodeId: "ns=x;i=5" is not a node id: namespace index "x" must be a whole number from 0 to 65535`,
     ]);
     expect(error.problems[0]).toEqual({
@@ -118,7 +118,7 @@ points:
       `${FILE}:3:1: ingest: is empty; expected a mapping (indented key: value lines)`,
       `${FILE}:4:1: points: lists no points; add at least one { nodeId, pointId }`,
     ]);
-    expect(lines("# nothing yet\n")).toEqual([`${FILE}:1:1: the file is empty; it needs opcua, ingest and points`]);
+    expect(lines("# nothing yet\n")).toEqual([`${FILE}:1:1: the file is empty; it needs opcua (or sources), ingest and points`]);
     expect(lines(`${OPCUA}${INGEST}points:\n  - nodeId: i=1\n    pointId: a\n  -\n`)).toEqual([
       `${FILE}:12:4: points[1]: is empty; expected a mapping (indented key: value lines)`,
     ]);
@@ -156,12 +156,12 @@ ${INGEST}${POINTS}    deadband: { absolute: 1, percent: 2 }
 
   it("reports unknown keys at every level, with or without a suggestion", () => {
     expect(lines(`${OPCUA}${INGEST}${POINTS}statee: ./state\nfoo: 1\n`)).toEqual([
-      `${FILE}:12:1: statee: unknown key; did you mean "state"? Allowed: opcua, ingest, batch, spool, gapFill, backfill, ops, state, defaults, points, $schema`,
-      `${FILE}:13:1: foo: unknown key; allowed: opcua, ingest, batch, spool, gapFill, backfill, ops, state, defaults, points, $schema`,
+      `${FILE}:12:1: statee: unknown key; did you mean "state"? Allowed: opcua, sources, ingest, batch, spool, gapFill, backfill, ops, state, defaults, points, $schema`,
+      `${FILE}:13:1: foo: unknown key; allowed: opcua, sources, ingest, batch, spool, gapFill, backfill, ops, state, defaults, points, $schema`,
     ]);
     // A key quoted across lines still gives one line per problem.
     expect(lines(`${OPCUA}${INGEST}${POINTS}"two\\nlines": 1\n`)).toEqual([
-      `${FILE}:12:1: two\\nlines: unknown key; allowed: opcua, ingest, batch, spool, gapFill, backfill, ops, state, defaults, points, $schema`,
+      `${FILE}:12:1: two\\nlines: unknown key; allowed: opcua, sources, ingest, batch, spool, gapFill, backfill, ops, state, defaults, points, $schema`,
     ]);
     expect(lines(`${OPCUA}  user: { username: u, pasword: x }\n${INGEST}${POINTS}`)).toEqual([
       `${FILE}:3:3: opcua.user.password: missing required key "password"; give password or passwordFile for the user`,

@@ -400,7 +400,7 @@ describe("per-point value options", () => {
       `${FILE}:17:5: points[1].scale: expected a number, got text "2"`,
       `${FILE}:20:5: points[2].heartbeat: "Off" is not allowed; write off (or 0) to turn it off, or a duration such as 1m`,
       `${FILE}:21:5: points[2].decimals: -1 is out of range; allowed: a whole number from 0 to 15`,
-      `${FILE}:22:5: points[2].heartbeat2: unknown key; did you mean "heartbeat"? Allowed: nodeId, pointId, samplingInterval, queueSize, deadband, timestamp, bad, nonFinite, structured, scale, offset, decimals, booleanAs, enumAs, heartbeat, trigger`,
+      `${FILE}:22:5: points[2].heartbeat2: unknown key; did you mean "heartbeat"? Allowed: nodeId, pointId, source, field, indexRange, samplingInterval, queueSize, deadband, timestamp, bad, nonFinite, structured, scale, offset, decimals, booleanAs, enumAs, heartbeat, trigger`,
     ]);
     expect(problems("defaults:\n  heartbeat: 250\n")).toEqual([`${FILE}:13:3: defaults.heartbeat: 250 has no unit: write 250ms or 0.25s`]);
   });

@@ -9,9 +9,8 @@ describe("loadMapping", () => {
   it("normalizes a mapping that sets every key", () => {
     const file = join(fixtures, "full.yaml");
     const mapping = loadMapping(file, { PARTITION_ID: "plant-7" });
-    const expected: Mapping = {
-      file,
-      opcua: {
+    const opcua = {
+        name: "default",
         endpoint: "opc.tcp://scada-gw:4840",
         securityMode: "SignAndEncrypt",
         securityPolicy: "Basic256Sha256",
@@ -21,7 +20,14 @@ describe("loadMapping", () => {
         publishingIntervalMs: 500,
         sessionTimeoutMs: 120_000,
         reconnectMaxDelayMs: 10_000,
-      },
+        retryUnknownNodesMs: 300_000,
+        backupEndpoints: [],
+        failoverServiceLevel: 200,
+      } satisfies Mapping["opcua"];
+    const expected: Mapping = {
+      file,
+      sources: [opcua],
+      opcua,
       ingest: {
         baseUrl: "https://api.example.com/ingest",
         partitionId: "plant-7",
@@ -48,6 +54,7 @@ describe("loadMapping", () => {
       points: [
         {
           pointId: "0f8fad5b-d9cb-469f-a165-70867728950e",
+          source: "default",
           nodeId: "ns=3;s=Boiler1.Temperature",
           line: 62,
           samplingIntervalMs: 250,
@@ -67,6 +74,7 @@ describe("loadMapping", () => {
         },
         {
           pointId: "boiler1-pressure",
+          source: "default",
           nodeId: "nsu=urn:plant;i=1001",
           line: 65,
           samplingIntervalMs: 2000,
@@ -86,6 +94,7 @@ describe("loadMapping", () => {
         },
         {
           pointId: "server-time",
+          source: "default",
           nodeId: "i=2258",
           line: 80,
           samplingIntervalMs: 0,
@@ -111,7 +120,12 @@ describe("loadMapping", () => {
   it("applies every default to a minimal mapping", () => {
     const file = join(fixtures, "minimal.yaml");
     const mapping = loadMapping(file, { CLIENT_SECRET: "0123" });
+    expect(mapping.sources).toEqual([mapping.opcua]);
     expect(mapping.opcua).toEqual({
+      name: "default",
+      backupEndpoints: [],
+      failoverServiceLevel: 200,
+      retryUnknownNodesMs: 300_000,
       endpoint: "opc.tcp://localhost:4840",
       securityMode: "None",
       securityPolicy: "None",
@@ -145,6 +159,7 @@ describe("loadMapping", () => {
     expect(mapping.points).toEqual([
       {
         pointId: "demo-double",
+        source: "default",
         nodeId: "ns=2;s=Demo.Dynamic.Scalar.Double",
         line: 10,
         samplingIntervalMs: 1000,

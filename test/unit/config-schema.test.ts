@@ -18,7 +18,8 @@ describe("mappings/schema.json", () => {
   it("describes the raw file: required sections, strict keys, durations as text or 0, descriptions", () => {
     const schema = mappingJsonSchema() as Json;
     expect(schema.$schema).toBe("http://json-schema.org/draft-07/schema#");
-    expect(schema.required).toEqual(["opcua", "ingest", "points"]);
+    expect(schema.required).toEqual(["ingest", "points"]);
+    expect(schema.oneOf).toEqual([{ required: ["opcua"] }, { required: ["sources"] }]);
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties)).toContain("$schema");
 
@@ -53,7 +54,8 @@ describe("mappings/schema.json", () => {
       expect(section.required).toBeUndefined();
       for (const [key, value] of Object.entries(section.properties as Json)) expect(value.description, key).toMatch(/\w/);
     }
-    expect(schema.required).toEqual(["opcua", "ingest", "points"]);
+    expect(schema.required).toEqual(["ingest", "points"]);
+    expect(schema.oneOf).toEqual([{ required: ["opcua"] }, { required: ["sources"] }]);
     expect(spool.properties.maxBytes.default).toBe("1GiB");
     expect(spool.properties.maxBytes.anyOf).toEqual(
       expect.arrayContaining([
