@@ -5,6 +5,7 @@ import type { DeliveryEngine } from "../delivery/engine.js";
 import type { Stats } from "../delivery/stats.js";
 import { LiveFlow } from "../flows/live.js";
 import type { IngestClient } from "../ingest/client.js";
+import type { SourceStatus } from "../opcua/source.js";
 import { createMetrics } from "../ops/metrics.js";
 import { startOpsServer } from "../ops/server.js";
 import { createStatusRoutes, type StatusView } from "../ops/status.js";
@@ -36,7 +37,7 @@ export class LiveConnector implements StatusView {
     engine.registerPoints(mapping.points.map((p) => p.pointId));
     const spooled = engine.spool.rows;
     this.log.info(
-      { event: "starting", points: mapping.points.length, endpoint: mapping.opcua.endpoint, api: mapping.ingest.baseUrl, spooled },
+      { event: "starting", points: mapping.points.length, sources: mapping.sources.map((s) => ({ name: s.name, endpoint: s.endpoint })), api: mapping.ingest.baseUrl, spooled },
       spooled ? "starting; sending what the spool kept from before" : "starting",
     );
     engine.start();
@@ -83,6 +84,9 @@ export class LiveConnector implements StatusView {
   /** Base URL of /healthz, /readyz, /metrics (undefined when ops.listen is off). */
   get opsUrl(): string | undefined {
     return this.ops?.url;
+  }
+  sources(): SourceStatus[] {
+    return this.source.status();
   }
   spoolStatus(): ReturnType<DeliveryEngine["spoolStatus"]> {
     return this.engine.spoolStatus();

@@ -46,7 +46,7 @@ export async function validateCommand(configFile: string, opts: ValidateOptions 
   const out = opts.out ?? ((line: string) => console.log(line));
   const m = loadWithPlaceholders(configFile);
   if (!opts.online) {
-    out(`${m.file}: valid: ${m.points.length} point(s), OPC UA ${m.opcua.endpoint}, API ${m.ingest.baseUrl}, state ${m.state}`);
+    out(`${m.file}: valid: ${m.points.length} point(s), OPC UA ${m.sources.map((x) => x.endpoint).join(", ")}, API ${m.ingest.baseUrl}, state ${m.state}`);
     return EXIT.ok;
   }
   const { inspectMapping } = await import("../opcua/inspect.js");
@@ -58,7 +58,7 @@ export async function validateCommand(configFile: string, opts: ValidateOptions 
   const warnings = report.findings.length - errors;
   if (report.findings.length > 0) for (const line of findingsTable(report.findings)) out(line);
   out(
-    `${m.file}: ${report.checked} point(s) checked on ${m.opcua.endpoint} in ${seconds} s (${report.readRequests} Read requests of at most ${report.perRead} operations): ` +
+    `${m.file}: ${report.checked} point(s) checked on ${m.sources.map((x) => x.endpoint).join(", ")} in ${seconds} s (${report.readRequests} Read requests of at most ${report.perRead} operations): ` +
       `${errors} error(s), ${warnings} warning(s)`,
   );
   if (errors > 0) out("Fix or remove the points marked error (by line above), then run validate --online again.");

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Mapping, PointConfig, PointSettings } from "../config/types.js";
-import { HistorySession, type HistoryOutcome } from "../opcua/history.js";
+import type { HistoryOutcome } from "../opcua/history.js";
+import { historyPoint, HistorySet } from "../opcua/history-set.js";
 import type { Checkpoints } from "../spool/checkpoints.js";
 import { jobKey, SameMsMerger, windowBounds, windowCount, WindowPlanner, type Unit } from "./backfill-plan.js";
 import type { PointReport, ProgressSnapshot } from "./backfill-report.js";
@@ -196,9 +197,9 @@ class BackfillRun {
 
   /** Every window of every point, `concurrency` points at once; resolves when all are done or failed, or on abort. */
   private async readAll(): Promise<void> {
-    const history = await HistorySession.open(this.o.mapping.opcua, this.o.mapping.state, this.log);
+    const history = await HistorySet.open(this.o.mapping.sources, this.o.points.map((p) => p.source), this.o.mapping.state, this.log);
     try {
-      const ready = await history.prepare(this.o.points.map((p) => ({ pointId: p.pointId, nodeId: p.nodeId, enumAs: p.enumAs })));
+      const ready = await history.prepare(this.o.points.map(historyPoint));
       for (const [pointId, prep] of ready) {
         const run = this.runs.get(pointId)!;
         if (!prep.ok) this.fail(run, prep.reason);
@@ -271,7 +272,7 @@ class BackfillRun {
   }
 
   /** One window of several points in one HistoryRead; the outcome decides each point's next step. */
-  private async readUnit(history: HistorySession, unit: Unit, retryLater: (id: string, delayMs: number) => void): Promise<void> {
+  private async readUnit(history: HistorySet, unit: Unit, retryLater: (id: string, delayMs: number) => void): Promise<void> {
     const { from, to } = windowBounds(this.fromMs, this.toMs, this.cfg.windowMs, unit.window);
     let outcomes: HistoryOutcome[];
     try {

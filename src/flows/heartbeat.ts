@@ -12,7 +12,7 @@ export interface BeatingPoint {
 /**
  * Heartbeat: a point with heartbeatMs that has not changed for that long gets its last value
  * again, stamped with the current time (as OPC Publisher's HeartbeatInterval). One coarse timer
- * for all points; off when no point asks for it; silent while the source is not connected.
+ * for all points; off when no point asks for it; silent for a point whose source is not connected.
  */
 export class Heartbeat<P extends BeatingPoint> {
   private timer: Timer | undefined;
@@ -20,7 +20,7 @@ export class Heartbeat<P extends BeatingPoint> {
   constructor(
     private readonly clock: Clock,
     private readonly points: () => readonly P[],
-    private readonly connected: () => boolean,
+    private readonly connected: (p: P) => boolean,
     private readonly beat: (p: P, sample: Sample) => void,
   ) {}
 
@@ -32,14 +32,12 @@ export class Heartbeat<P extends BeatingPoint> {
     const tick = Math.max(100, Math.min(1_000, periods.reduce((a, b) => Math.min(a, b)) / 4));
     const run = () => {
       const now = this.clock.now();
-      if (this.connected()) {
-        for (const p of this.points()) {
-          const every = p.config.heartbeatMs;
-          if (every <= 0 || !p.last || now - (p.lastAt ?? now) < every) continue;
-          p.last = { ...p.last, ts: now };
-          p.lastAt = now;
-          this.beat(p, p.last);
-        }
+      for (const p of this.points()) {
+        const every = p.config.heartbeatMs;
+        if (every <= 0 || !p.last || now - (p.lastAt ?? now) < every || !this.connected(p)) continue;
+        p.last = { ...p.last, ts: now };
+        p.lastAt = now;
+        this.beat(p, p.last);
       }
       this.timer = this.clock.setTimeout(run, tick);
     };

@@ -4,7 +4,8 @@ import { systemClock, type Clock } from "../core/clock.js";
 import type { Sample } from "../core/types.js";
 import type { DeliveryEngine } from "../delivery/engine.js";
 import type { PointCounters, Stats } from "../delivery/stats.js";
-import { OpcuaSource, type SourcePoint, type SourceState } from "../opcua/source.js";
+import type { SourcePoint, SourceState } from "../opcua/source.js";
+import { SourceSet } from "../opcua/sources.js";
 import { convert } from "../transform/convert.js";
 import { GapFiller } from "./gapfill.js";
 import { Heartbeat } from "./heartbeat.js";
@@ -28,18 +29,21 @@ export interface LivePoint extends SourcePoint {
 }
 
 /** Mapping sections that a reload cannot change on a running process. */
-const RESTART_SECTIONS = ["opcua", "ingest", "batch", "spool", "state", "ops", "backfill", "gapFill"] as const;
+const RESTART_SECTIONS = ["sources", "ingest", "batch", "spool", "state", "ops", "backfill", "gapFill"] as const;
 
 /**
  * Live mode: OPC UA notifications → conversion → the delivery engine. Around it: gap fill after a
  * stop or a lost subscription, the heartbeat, and hot reload of the points.
  */
 export class LiveFlow {
+  /** Connected when every source is. */
   sourceState: SourceState = "connecting";
-  readonly source: OpcuaSource<LivePoint>;
+  readonly source: SourceSet<LivePoint>;
   private readonly stats: Stats;
   private readonly gaps: GapFiller;
   private readonly heartbeat: Heartbeat<LivePoint>;
+  /** Sources in a reconnection (each loss counted once). */
+  private readonly reconnecting = new Set<string>();
 
   constructor(
     public mapping: Mapping,
@@ -49,11 +53,12 @@ export class LiveFlow {
   ) {
     const stats = (this.stats = engine.stats);
     this.gaps = new GapFiller(() => this.mapping, (...a) => this.source.readHistory(...a), (s) => void engine.append(s), stats, clock, log);
-    this.heartbeat = new Heartbeat<LivePoint>(clock, () => this.source.currentPoints(), () => this.sourceState === "connected", (_p, s) => {
+    // A point's heartbeat goes on while its own source is connected, whatever the others do.
+    this.heartbeat = new Heartbeat<LivePoint>(clock, () => this.source.currentPoints(), (p) => this.source.source(p.config.source)?.state === "connected", (_p, s) => {
       stats.heartbeats++;
       engine.append(s, s.ts);
     });
-    this.source = new OpcuaSource<LivePoint>(mapping.opcua, this.toLivePoints(mapping.points), mapping.state, log, {
+    this.source = new SourceSet<LivePoint>(mapping.sources, this.toLivePoints(mapping.points), mapping.state, log, {
       value: (point, raw) => {
         const c = point.counters;
         stats.received++;
@@ -83,20 +88,23 @@ export class LiveFlow {
         }
         engine.append(sample, raw.receivedAt);
       },
-      state: (s) => {
-        if (s === "reconnecting" && this.sourceState !== "reconnecting") {
+      state: (set, name, s) => {
+        if (s === "reconnecting" && this.reconnecting.has(name) === false) {
+          this.reconnecting.add(name);
           stats.reconnects++;
           // Where a fill would start: values that arrive while items are re-created must not move it.
-          for (const p of this.source.currentPoints()) p.lastBeforeLoss = p.last?.ts ?? p.lastBeforeLoss;
+          for (const p of this.source.currentPoints(name)) p.lastBeforeLoss = p.last?.ts ?? p.lastBeforeLoss;
+        } else if (s !== "reconnecting") {
+          this.reconnecting.delete(name);
         }
-        this.sourceState = s;
+        this.sourceState = set;
       },
-      gap: (from, to) => {
+      gap: (from, to, _name, points) => {
         stats.gaps.push({ from, to });
         stats.gapCount++;
         if (stats.gaps.length > 100) stats.gaps.shift();
-        // Fill each point from its last value before the loss up to its first value after the recovery.
-        for (const p of this.source.currentPoints()) if (p.lastBeforeLoss !== undefined) p.fillAfter ??= p.lastBeforeLoss;
+        // Fill each of the source's points from its last value before the loss up to its first value after the recovery.
+        for (const p of points) if (p.lastBeforeLoss !== undefined) p.fillAfter ??= p.lastBeforeLoss;
       },
     });
   }

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Mapping, PointConfig } from "../config/types.js";
 import type { IngestClient } from "../ingest/client.js";
 import { readApiValues } from "../ingest/reader.js";
-import { HistorySession } from "../opcua/history.js";
+import { historyPoint, HistorySet } from "../opcua/history-set.js";
 import { Comparer, type Comparison, type Timed } from "../transform/compare.js";
 import { convert, historySettings } from "../transform/convert.js";
 import { dedupeMs } from "../transform/dedup.js";
@@ -54,14 +54,14 @@ export interface ReconcileResult {
 export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult> {
   const started = Date.now();
   const { mapping, log } = o;
-  const history = await HistorySession.open(mapping.opcua, mapping.state, log);
+  const history = await HistorySet.open(mapping.sources, o.points.map((p) => p.source), mapping.state, log);
   const delivery = o.repair ? o.engine : undefined;
   const reader = o.client;
   delivery?.start();
   const results: PointReconcile[] = [];
   let compared = 0;
   try {
-    const prepared = await history.prepare(o.points.map((p) => ({ pointId: p.pointId, nodeId: p.nodeId, enumAs: p.enumAs })));
+    const prepared = await history.prepare(o.points.map(historyPoint));
     for (const point of o.points) {
       const r: PointReconcile = { pointId: point.pointId, historian: 0, api: 0, badSkipped: 0, repaired: 0, matched: 0, missing: 0, different: 0, extra: 0 };
       results.push(r);

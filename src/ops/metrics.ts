@@ -1,11 +1,27 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Stats } from "../delivery/stats.js";
 
+/** One OPC UA source as the ops endpoints show it. */
+export interface SourceBrief {
+  readonly name: string;
+  /** "connecting" | "connected" | "reconnecting" | "stopped" */
+  readonly state: string;
+  /** The endpoint its session is on (the active one of a redundant set). */
+  readonly endpoint: string;
+  readonly serviceLevel?: number | undefined;
+  readonly failovers: number;
+  readonly monitored: number;
+  /** Points whose node the server does not know (yet): retried on a schedule. */
+  readonly waiting: number;
+  readonly failed: number;
+}
+
 /** What the ops endpoints read from a running connector. */
 export interface OpsView {
   readonly stats: Stats;
-  /** "connecting" | "connected" | "reconnecting" | "stopped" */
+  /** Over all sources: connected when every one is. */
   readonly sourceState: string;
+  sources(): readonly SourceBrief[];
   spoolStatus(): { rows: number; bytes: number; maxBytes: number; oldestArrival: number | undefined };
   tokenRefreshes(): number;
   /** Points in the mapping, and those the server refused. */
@@ -72,7 +88,14 @@ export function createMetrics(view: OpsView, perPoint: boolean): Registry {
     const oldest = view.spoolStatus().oldestArrival;
     return oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000);
   });
-  gauge("opcua_connected", "1 while the OPC UA session is up", () => (view.sourceState === "connected" ? 1 : 0));
+  new Gauge({
+    name: `${P}opcua_connected`, help: "1 while the source's OPC UA session is up", labelNames: ["source"], registers: [r],
+    collect() {
+      for (const src of view.sources()) this.set({ source: src.name }, src.state === "connected" ? 1 : 0);
+    },
+  });
+  mirror(r, `${P}opcua_failovers_total`, "Switches to another server of a redundant source", ["source"], () => Object.fromEntries(view.sources().map((src) => [src.name, src.failovers])));
+  gauge("points_waiting_for_node", "Points whose node the server does not know (yet), retried on a schedule", () => view.sources().reduce((n, src) => n + src.waiting, 0));
   gauge("api_up", "0 from a transient API failure until the next answer", () => (s.apiUp ? 1 : 0));
   gauge("points_mapped", "Points in the mapping", () => view.pointCounts().mapped);
   gauge("points_failed", "Points the OPC UA server refused to monitor", () => view.pointCounts().failed);

@@ -12,13 +12,14 @@ export interface OpsServerOptions {
   token?: string;
 }
 
-/** Readiness: the OPC UA session is up, and the API answers or the spool still has room. */
-export function readiness(view: OpsView): { ready: boolean; reasons: string[] } {
+/** Readiness: every source's OPC UA session is up, and the API answers or the spool still has room. */
+export function readiness(view: OpsView): { ready: boolean; reasons: string[]; notConnected: { name: string; state: string }[] } {
   const reasons: string[] = [];
-  if (view.sourceState !== "connected") reasons.push(`OPC UA session ${view.sourceState}`);
+  const notConnected = view.sources().filter((s) => s.state !== "connected").map((s) => ({ name: s.name, state: s.state }));
+  for (const s of notConnected) reasons.push(`OPC UA session ${s.state} (source ${s.name})`);
   const spool = view.spoolStatus();
   if (!view.stats.apiUp && spool.bytes >= spool.maxBytes) reasons.push("API unavailable and the spool is full");
-  return { ready: reasons.length === 0, reasons };
+  return { ready: reasons.length === 0, reasons, notConnected };
 }
 
 function authorized(req: IncomingMessage, token: string | undefined): boolean {

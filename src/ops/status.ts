@@ -17,7 +17,6 @@ import { parsePointQuery, PointIndex, type MappedPoint } from "./status-points.j
  */
 export interface StatusView extends OpsView {
   readonly mapping: {
-    readonly opcua: { readonly endpoint: string };
     readonly ingest: { readonly baseUrl: string };
     readonly points: readonly MappedPoint[];
   };
@@ -178,13 +177,15 @@ export function createStatusRoutes(view: StatusView, opts: StatusOptions = {}): 
     const apiError = view.lastApiError();
     const lastGap = s.gaps.at(-1);
     const counts = view.pointCounts();
+    const sources = view.sources();
     return {
       now,
       startedAt,
       opcua: {
         state: view.sourceState,
         connected: view.sourceState === "connected",
-        endpoint: safeUrl(view.mapping.opcua.endpoint),
+        endpoint: sources.map((x) => safeUrl(x.endpoint)).join(", "),
+        sources: sources.map((x) => ({ ...x, endpoint: safeUrl(x.endpoint) })),
         reconnects: s.reconnects,
         lastGap: lastGap ? { from: lastGap.from, to: lastGap.to } : null,
       },

@@ -45,12 +45,14 @@ function fakeView(): StatusView & { state: string } {
       return this.state;
     },
     mapping: {
-      opcua: { endpoint: "opc.tcp://operator:hunter2@plant-gw:4840/UA" },
       ingest: { baseUrl: "https://api.example.test/ingest?key=abc" },
       points,
     },
     source: { failed: new Map([[points[42]!.pointId, "BadNodeIdUnknown"]]) },
     db,
+    sources() {
+      return [{ name: "default", state: this.state, endpoint: "opc.tcp://operator:hunter2@plant-gw:4840/UA", failovers: 0, monitored: N - 1, waiting: 0, failed: 1 }];
+    },
     deadLetters: () => new DeadLetterStore(db).summary(),
     spoolStatus: () => ({ rows: 10, bytes: 2048, maxBytes: 1 << 30, oldestArrival: now - 5000 }),
     tokenRefreshes: () => 1,

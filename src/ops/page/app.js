@@ -93,7 +93,8 @@
 
     const o = s.opcua;
     setState($("session-state"), o.state, o.connected ? "ok" : "bad");
-    $("session-endpoint").textContent = o.endpoint;
+    // One source: its endpoint; several: each with its state (the overall state is connected only when all are).
+    $("session-endpoint").textContent = o.sources.length > 1 ? o.sources.map((x) => `${x.name} ${x.state} ${x.endpoint}`).join(" · ") : o.endpoint;
     const gap = o.lastGap ? ` · last gap ${clock(o.lastGap.from)} – ${clock(o.lastGap.to)}` : "";
     $("session-extra").textContent = `${num(o.reconnects)} reconnect(s)${gap}`;
 
