@@ -309,6 +309,8 @@ interface Window {
   requests: number;
   values: number;
   deliveredSeconds: number;
+  /** The values CPU per value is divided by: received by the connector (its counter), else produced, per second. */
+  cpuValuesPerS: number;
   producedPerS: number;
   deliveredPerS: number;
   receivedPerS: number | undefined;
@@ -346,6 +348,7 @@ function windowOf(a: Snapshot, b: Snapshot): Window {
     requests,
     values: b.delivered.v - a.delivered.v,
     deliveredSeconds: (b.delivered.t - a.delivered.t) / 1000,
+    cpuValuesPerS: perValue,
     producedPerS,
     deliveredPerS: rate(a.delivered, b.delivered),
     receivedPerS,
@@ -452,9 +455,17 @@ async function measureBare(stack: Stack, items: number, periodMs: number, window
 }
 
 export interface SendFloor {
-  /** CPU (user+sys) of the bare undici client per value sent, and per request. */
+  /**
+   * CPU (user+sys) of the bare undici client for the window's requests, per value the connector received
+   * in the window: the send part of the floor, on the same basis as the connector's CPU per value. Equal
+   * to the CPU per value sent when the connector keeps up; when it falls behind (sends fewer values than
+   * it receives), the connector's figure is diluted the same way and the two stay comparable.
+   */
   usPerValue: number;
+  /** CPU per value sent and per request. */
+  usPerValueSent: number;
   usPerRequest: number;
+  cpuUs: number;
   requests: number;
   values: number;
   valuesPerRequest: number;
@@ -499,8 +510,10 @@ async function measureSend(stack: Stack, mappingFile: string, w: Window, points:
     const t1 = Date.now();
     const { peak } = memoryMb(send.pid);
     return {
-      usPerValue: (c1 - c0) / r.values,
+      usPerValue: (c1 - c0) / (seconds * w.cpuValuesPerS),
+      usPerValueSent: (c1 - c0) / r.values,
       usPerRequest: (c1 - c0) / r.requests,
+      cpuUs: c1 - c0,
       requests: r.requests,
       values: r.values,
       valuesPerRequest: r.values / r.requests,
@@ -588,7 +601,8 @@ export async function live(spec: LiveSpec): Promise<ScenarioResult> {
         `items created ${start.createdS.toFixed(1)} s`,
         done.missing ? `${done.missing.toLocaleString("en-US")} not delivered` : "all delivered",
         `${Math.round(w.requestsPerS).toLocaleString("en-US")} requests/s of ${w.valuesPerRequest.toFixed(1)} values`,
-        ...(send ? [`send floor ${send.usPerRequest.toFixed(1)} µs/request, replayed at ${Math.round(send.requestsPerS).toLocaleString("en-US")}/s${send.behindAtEndS > 1 ? ` (${send.behindAtEndS.toFixed(1)} s behind schedule)` : ""}`] : []),
+        ...(w.values < 0.95 * w.cpuValuesPerS * w.deliveredSeconds ? [`NOT STEADY: sent ${Math.round((100 * w.values) / (w.cpuValuesPerS * w.deliveredSeconds))}% of the values received in the window`] : []),
+        ...(send ? [`send floor ${send.usPerRequest.toFixed(1)} µs/request, ${send.usPerValueSent.toFixed(2)} µs/value sent, replayed at ${Math.round(send.requestsPerS).toLocaleString("en-US")}/s${send.behindAtEndS > 1 ? ` (${send.behindAtEndS.toFixed(1)} s behind schedule)` : ""}`] : []),
         `heap ${w.heapUsedMb?.toFixed(0) ?? "?"} MB (${liveHeapMb.toFixed(0)} MB live after a full GC)`,
         `event-loop delay p99 ${w.loopDelayP99Ms?.toFixed(0) ?? "?"} ms`,
         `CPU % of a core: connector ${Math.round(w.connectorCorePct)}, server ${Math.round(w.serverCorePct)}, emulator ${Math.round(w.emulatorCorePct)}${send ? ` (${Math.round(send.emulatorCorePct)} under the send floor)` : ""}`,

@@ -157,7 +157,7 @@ const RUNNERS: Record<Scenario, () => Promise<ScenarioResult>> = {
   micro,
   http: httpScenario,
   "live-10k": () => live({ name: "live-10k", items: 10_000, periodMs: 250, maxDelayMs: 1_000, windowS, warmupS: 5, bare: !profile, profile, concurrency }),
-  "live-batch": () => live({ name: "live-batch", items: 2_000, periodMs: 100, maxDelayMs: 5_000, windowS, warmupS: 10, bare: !profile, profile, concurrency }),
+  "live-batch": () => live({ name: "live-batch", items: 2_000, periodMs: 100, maxDelayMs: 5_000, windowS, warmupS: 8, bare: !profile, profile, concurrency }),
   "live-100k": () => live({ name: "live-100k", items: 100_000, periodMs: 10_000, maxDelayMs: 1_000, windowS, warmupS: 5, bare: !profile, profile, concurrency }),
   "outage-drain": () => outageDrain({ name: "outage-drain", items: 10_000, periodMs: 1_000, maxDelayMs: 1_000, warmupS: 5, windowS: Math.min(windowS, 10), outageS, drainTimeoutS: 120, concurrency }),
   backfill,
@@ -196,7 +196,8 @@ console.log(`\nopcua-ingest bench, ${started.toISOString().slice(0, 16).replace(
 console.log(`live: separate processes on loopback; publishingInterval 100 ms, samplingInterval 0, queueSize 100, steady window ${windowS} s; ` +
   "CPU = user+sys of the connector process / values it received; recv floor = a bare node-opcua client process on the same items, counting only, " +
   "per notification; send floor = a bare undici client process replaying the connector's requests of the window (count, values each, rate, " +
-  "concurrency; prebuilt bodies) to the same emulator, per value; x floor = CPU / (recv + send floor); " +
+  "concurrency; prebuilt bodies) to the same emulator, per value the connector received (= per value sent while it keeps up); " +
+  "x floor = CPU / (recv + send floor), x recv = CPU / recv floor; " +
   "latency = emulator receive time - source timestamp\n");
 // Paste-ready for the README's Performance section: the date and the machine of this run, the table, the targets.
 const date = started.toISOString().slice(0, 10);

@@ -14,7 +14,7 @@ export interface Row {
   cpuUsPerValue?: number;
   /** The receive floor: the bare node-opcua client's CPU per notification, same items, same run (backfill: the bare HistoryRead client's per value). */
   bareUsPerValue?: number;
-  /** The send floor: the bare undici client's CPU per value, replaying the connector's requests of the window. */
+  /** The send floor: the bare undici client's CPU replaying the connector's requests of the window, per value the connector received in it. */
   sendUsPerValue?: number;
   rssPeakMb?: number;
   rssSteadyMb?: number;
