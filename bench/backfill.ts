@@ -70,7 +70,8 @@ export interface BackfillBenchResult {
 }
 
 const ROOT = join(BENCH_DIR, "..", "..");
-const CLI = join(ROOT, "dist", "cli.js");
+/** The built CLI: package.json's `bin`. */
+const CLI = join(ROOT, "dist", "cli", "main.js");
 const PARTITION = "bench";
 
 async function bareRead(endpoint: string, nodeTexts: readonly string[], fromMs: number, toMs: number, o: Required<Pick<BackfillBenchOptions, "windowMs" | "valuesPerRead" | "concurrency">>, pki: string) {

@@ -1,13 +1,16 @@
 // `npm run bench [-- --scenario NAME[,NAME…]] [--duration S] [--outage S] [--profile]`
 //
-// Prints one table: throughput, connector CPU per value against a bare node-opcua client measured in the
-// same run, memory, and latency from source timestamp to API acknowledgement; then the targets, met or
-// missed. Results also go to bench/results/latest.json. Numbers, not assertions: the exit code is 1 only
-// when a scenario could not run.
+// Prints one table: throughput, connector CPU per value against the floor measured in the same run (a bare
+// node-opcua client receiving the same items + a bare undici client sending the connector's requests),
+// memory, and latency from source timestamp to API acknowledgement; then the targets of issue 12, met or
+// missed. The date and the machine head the table. Results also go to bench/results/latest.json, and the
+// table, paste-ready for the README's Performance section, to bench/results/latest.md. Numbers, not
+// assertions: the exit code is 1 only when a scenario could not run.
 //
 //   micro         in-process hot paths: conversion+spool+dedup+body+ack, spool append
 //   http          the ingest client alone against the emulator, 1/10/100 values per request
 //   live-10k      10,000 items, each changing every 250 ms (40,000 values/s), batch.maxDelay 1 s
+//   live-batch    2,000 items at 10 Hz (20,000 values/s), batch.maxDelay 5 s: large requests (~43 values)
 //   live-100k     100,000 items, each changing every 10 s: setup time and memory at scale
 //   outage-drain  10,000 values/s, the API down for --outage seconds (60), then the drain
 //   backfill      bench/backfill.ts's backfillBench(), when that file exists
@@ -17,20 +20,21 @@ import { parseArgs } from "node:util";
 import { http, pipeline, spoolAppend } from "./micro.js";
 import { live, outageDrain, ROOT, type ScenarioResult } from "./live.js";
 import { BENCH_DIR, killAll } from "./lib/proc.js";
-import { contention, machine, ratio, table, targetLines, type Row, type Target } from "./lib/report.js";
+import { contention, floor, machine, ratio, ratioToReceive, table, targetLines, type Row, type Target } from "./lib/report.js";
 
-const SCENARIOS = ["micro", "http", "live-10k", "live-100k", "outage-drain", "backfill"] as const;
+const SCENARIOS = ["micro", "http", "live-10k", "live-batch", "live-100k", "outage-drain", "backfill"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** Older names of parts of `micro`. */
 const ALIASES: Record<string, string> = { pipeline: "micro", spool: "micro" };
 
 const USAGE = `npm run bench -- [--scenario NAME[,NAME...]] [--duration S] [--outage S] [--profile]
-  scenarios: ${SCENARIOS.join(", ")} (default: all, about 8 minutes)
+  scenarios: ${SCENARIOS.join(", ")} (default: all, about 7 minutes)
   --duration S   steady measuring window of each live scenario (default 20)
   --outage S     how long the API is down in outage-drain (default 60)
   --concurrency N  ingest.concurrency of the generated mappings (default: the mapping default, 8)
-  --profile      node --cpu-prof on the connector in the live scenarios (their CPU figures are then inflated);
-                 prints the hot functions of the steady window, keeps bench/results/connector-<scenario>.cpuprofile`;
+  --profile      node --cpu-prof on the connector in the live scenarios (their CPU figures are then inflated,
+                 and the floor is not measured); prints the hot functions of the steady window, keeps
+                 bench/results/connector-<scenario>.cpuprofile`;
 
 const { values } = parseArgs({
   options: {
@@ -153,6 +157,7 @@ const RUNNERS: Record<Scenario, () => Promise<ScenarioResult>> = {
   micro,
   http: httpScenario,
   "live-10k": () => live({ name: "live-10k", items: 10_000, periodMs: 250, maxDelayMs: 1_000, windowS, warmupS: 5, bare: !profile, profile, concurrency }),
+  "live-batch": () => live({ name: "live-batch", items: 2_000, periodMs: 100, maxDelayMs: 5_000, windowS, warmupS: 8, bare: !profile, profile, concurrency }),
   "live-100k": () => live({ name: "live-100k", items: 100_000, periodMs: 10_000, maxDelayMs: 1_000, windowS, warmupS: 5, bare: !profile, profile, concurrency }),
   "outage-drain": () => outageDrain({ name: "outage-drain", items: 10_000, periodMs: 1_000, maxDelayMs: 1_000, warmupS: 5, windowS: Math.min(windowS, 10), outageS, drainTimeoutS: 120, concurrency }),
   backfill,
@@ -187,22 +192,36 @@ const m = machine();
 const after = contention();
 const took = (Date.now() - started.getTime()) / 1000;
 const busy = (c: { load1: number; cpuPressure60: number | undefined }) => `load ${c.load1.toFixed(1)}${c.cpuPressure60 === undefined ? "" : `, CPU pressure ${c.cpuPressure60.toFixed(0)}%`}`;
-console.log(`\nopcua-ingest bench, ${started.toISOString().slice(0, 10)}: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.kernel}; ${took.toFixed(0)} s; ${busy(before)} before, ${busy(after)} after`);
+console.log(`\nopcua-ingest bench, ${started.toISOString().slice(0, 16).replace("T", " ")} UTC: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.kernel}; ${took.toFixed(0)} s; ${busy(before)} before, ${busy(after)} after`);
 console.log(`live: separate processes on loopback; publishingInterval 100 ms, samplingInterval 0, queueSize 100, steady window ${windowS} s; ` +
-  "CPU = user+sys of the connector process / values it received; bare = a node-opcua client process on the same items, counting only; " +
+  "CPU = user+sys of the connector process / values it received; recv floor = a bare node-opcua client process on the same items, counting only, " +
+  "per notification; send floor = a bare undici client process replaying the connector's requests of the window (count, values each, rate, " +
+  "concurrency; prebuilt bodies) to the same emulator, per value the connector received (= per value sent while it keeps up); " +
+  "x floor = CPU / (recv + send floor), x recv = CPU / recv floor; " +
   "latency = emulator receive time - source timestamp\n");
-console.log(table(rows));
+// Paste-ready for the README's Performance section: the date and the machine of this run, the table, the targets.
+const date = started.toISOString().slice(0, 10);
+const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
+const markdown = [
+  `Measured on ${date} on a ${m.nproc}-core machine (\`nproc\` ${m.nproc}, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.kernel}),`,
+  `${busy(before)} at the start, ${busy(after)} at the end (\`${command}\`, ${took.toFixed(0)} s):`,
+  "",
+  table(rows),
+  ...(targets.length ? ["", "```", targetLines(targets), "```"] : []),
+].join("\n");
+console.log(markdown);
 const pressure = Math.max(before.cpuPressure60 ?? 0, after.cpuPressure60 ?? 0);
 if (pressure > 20 || Math.max(before.load1, after.load1) > m.nproc) {
   console.log(`\nWARNING: the machine was busy with other work (CPU pressure up to ${pressure.toFixed(0)}%): processes waited for a CPU, so throughput and latency are pessimistic and vary from run to run; CPU µs/value is the least affected.`);
 }
-if (targets.length) console.log(`\ntargets:\n${targetLines(targets)}`);
 
 const file = join(ROOT, "bench", "results", "latest.json");
 mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
 writeFileSync(file, `${JSON.stringify({
   date: started.toISOString(), seconds: took, machine: m, contention: { before, after }, options: { scenarios: wanted, windowS, outageS, profile, concurrency },
-  rows: rows.map((r) => ({ ...r, ratio: ratio(r) })), targets, details,
+  rows: rows.map((r) => ({ ...r, floorUsPerValue: floor(r), ratioToFloor: ratio(r), ratioToReceive: ratioToReceive(r) })), targets, details, markdown,
 }, null, 2)}\n`);
-console.log(`\nresults: ${file}`);
+const md = join(ROOT, "bench", "results", "latest.md");
+writeFileSync(md, `${markdown}\n`);
+console.log(`\nresults: ${file}; the table with its date, paste-ready: ${md}`);
 process.exit(failed ? 1 : 0);

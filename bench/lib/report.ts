@@ -12,11 +12,14 @@ export interface Row {
   deliveredPerS?: number;
   /** Connector process user+sys CPU per value over the steady window (micro: this process). */
   cpuUsPerValue?: number;
-  /** The bare node-opcua client's CPU per notification, same items, same run. */
+  /** The receive floor: the bare node-opcua client's CPU per notification, same items, same run (backfill: the bare HistoryRead client's per value). */
   bareUsPerValue?: number;
+  /** The send floor: the bare undici client's CPU replaying the connector's requests of the window, per value the connector received in it. */
+  sendUsPerValue?: number;
   rssPeakMb?: number;
   rssSteadyMb?: number;
   bareRssMb?: number;
+  bareRssPeakMb?: number;
   latencyP50Ms?: number;
   latencyP99Ms?: number;
   note?: string;
@@ -81,10 +84,23 @@ export function machine(): Machine {
 const int = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? "-" : Math.round(n).toLocaleString("en-US"));
 const fix = (n: number | undefined, d: number) => (n === undefined || !Number.isFinite(n) ? "-" : n.toFixed(d));
 
-/** The ratio connector/bare of CPU per value. */
+/** The floor of CPU per value: bare receive + bare send; undefined unless both were measured. */
+export function floor(r: Row): number | undefined {
+  return r.bareUsPerValue !== undefined && r.sendUsPerValue !== undefined ? r.bareUsPerValue + r.sendUsPerValue : undefined;
+}
+
+/** The ratio of the connector's CPU per value to the floor (bare receive + bare send). */
 export function ratio(r: Row): number | undefined {
+  const f = floor(r);
+  return r.cpuUsPerValue !== undefined && f ? r.cpuUsPerValue / f : undefined;
+}
+
+/** The ratio of the connector's CPU per value to the bare receive alone. */
+export function ratioToReceive(r: Row): number | undefined {
   return r.cpuUsPerValue !== undefined && r.bareUsPerValue ? r.cpuUsPerValue / r.bareUsPerValue : undefined;
 }
+
+const times = (x: number | undefined) => (x === undefined ? "-" : `${x.toFixed(1)}x`);
 
 const COLUMNS: { head: string; right?: boolean; cell(r: Row): string }[] = [
   { head: "scenario", cell: (r) => r.scenario },
@@ -92,10 +108,12 @@ const COLUMNS: { head: string; right?: boolean; cell(r: Row): string }[] = [
   { head: "produced/s", right: true, cell: (r) => int(r.producedPerS) },
   { head: "delivered/s", right: true, cell: (r) => int(r.deliveredPerS) },
   { head: "CPU µs/value", right: true, cell: (r) => fix(r.cpuUsPerValue, 2) },
-  { head: "bare µs/notif", right: true, cell: (r) => fix(r.bareUsPerValue, 2) },
-  { head: "ratio", right: true, cell: (r) => (ratio(r) === undefined ? "-" : `${ratio(r)!.toFixed(1)}x`) },
+  { head: "recv floor µs", right: true, cell: (r) => fix(r.bareUsPerValue, 2) },
+  { head: "send floor µs", right: true, cell: (r) => fix(r.sendUsPerValue, 2) },
+  { head: "x floor", right: true, cell: (r) => times(ratio(r)) },
+  { head: "x recv", right: true, cell: (r) => times(ratioToReceive(r)) },
   { head: "RSS MB peak/steady", right: true, cell: (r) => (r.rssPeakMb === undefined && r.rssSteadyMb === undefined ? "-" : `${int(r.rssPeakMb)}/${int(r.rssSteadyMb)}`) },
-  { head: "bare RSS", right: true, cell: (r) => int(r.bareRssMb) },
+  { head: "bare RSS peak/steady", right: true, cell: (r) => (r.bareRssPeakMb === undefined && r.bareRssMb === undefined ? "-" : `${int(r.bareRssPeakMb)}/${int(r.bareRssMb)}`) },
   { head: "latency ms p50/p99", right: true, cell: (r) => (r.latencyP50Ms === undefined ? "-" : `${int(r.latencyP50Ms)}/${int(r.latencyP99Ms)}`) },
   { head: "notes", cell: (r) => r.note ?? "" },
 ];
