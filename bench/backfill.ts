@@ -185,7 +185,7 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
         // exited
       }
     }, 100);
-    await cli.waitForLine(/"backfill started"/, 60_000, "backfill started");
+    await cli.waitForLine(/"event":"backfill_started"/, 60_000, "event backfill_started");
     const started = performance.now();
     const cliCpuAtStart = cpuMicros(cli.pid);
     const s1 = cpuMicros(server.pid);

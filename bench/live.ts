@@ -110,19 +110,19 @@ class ConnectorProc {
       const inspector = /^Debugger listening on (ws:\/\/\S+)/.exec(line);
       if (inspector) this.inspectorUrl = inspector[1];
       if (!line.startsWith("{")) return;
-      let rec: { msg?: string; time?: string | number; url?: string; monitored?: number };
+      let rec: { msg?: string; event?: string; time?: string | number; url?: string; monitored?: number };
       try {
         rec = JSON.parse(line) as typeof rec;
       } catch {
         return;
       }
       const at = typeof rec.time === "number" ? rec.time : rec.time ? Date.parse(rec.time) : Date.now();
-      if (rec.msg === "OPC UA session open") this.sessionOpenAt ??= at;
-      if (rec.msg === "monitored items created") {
+      if (rec.event === "session_open") this.sessionOpenAt ??= at;
+      if (rec.event === "items_created") {
         this.createdAt ??= at;
         this.monitored = rec.monitored;
       }
-      if (rec.msg?.startsWith("ops endpoints listening") && rec.url) this.opsUrl = rec.url;
+      if (rec.event === "ops_listening" && rec.url) this.opsUrl = rec.url;
     });
   }
 
@@ -135,7 +135,7 @@ class ConnectorProc {
   }
 
   async created(timeoutMs: number): Promise<void> {
-    await this.child.waitForLine(/"msg":"monitored items created"/, timeoutMs, '"monitored items created"');
+    await this.child.waitForLine(/"event":"items_created"/, timeoutMs, "event items_created");
     await sleep(50); // the line listener above ran; the ops line came before it
   }
 

@@ -52,7 +52,7 @@ async function rig(emulator: Emulator, o: { endpoint?: string; extraIngest?: str
   const file = join(dir.path, `${id}.yaml`);
   writeFileSync(file, yaml);
   const run = startCli(["run", "--config", file]);
-  await run.line((l) => l.includes('"monitored items created"'), 30_000);
+  await run.line((l) => l.includes('"event":"items_created"'), 30_000);
   return { p, points, stream: new Stream(p, points, o.periodMs ?? 20), file, emulator, run };
 }
 
@@ -139,10 +139,10 @@ describe("nothing lost, nothing altered under faults", () => {
     await proxy.cut();
     await new Promise((res) => setTimeout(res, 3_000)); // the cut itself is the test's subject
     await proxy.restore();
-    await r.run.line((l) => l.includes("OPC UA connection re-established"), 30_000);
+    await r.run.line((l) => l.includes('"event":"connection_reestablished"'), 30_000);
     r.stream.stop();
     await expectEverythingDelivered(r, emulator);
-    expect(r.run.stdout.some((l) => l.includes("subscription survived"))).toBe(true);
+    expect(r.run.stdout.some((l) => l.includes('"event":"connection_reestablished"'))).toBe(true);
     await stop(r);
     await proxy.close();
     await emulator.close();
@@ -159,7 +159,7 @@ describe("nothing lost, nothing altered under faults", () => {
     r.stream.stop();
     expect(await r.run.exit).toBe(null);
     const again = startCli(["run", "--config", r.file]);
-    await again.line((l) => l.includes('"monitored items created"'), 30_000);
+    await again.line((l) => l.includes('"event":"items_created"'), 30_000);
     await waitFor(() => again.stdout.some((l) => l.includes('"event":"starting"')), 5_000, "restart");
     // Everything older than the window must arrive; inside the window, a loss is allowed.
     // window: one commit interval of received values + one publishing interval (100 ms) they may

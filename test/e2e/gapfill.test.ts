@@ -36,7 +36,7 @@ describe("gap fill in live mode", () => {
     writeFileSync(file, mappingYaml(server, emulator, join(dir.path, "state"), { points, maxDelay: "100ms" }));
     const stream = new Stream(p, points, 25, 4_000);
     const first = startCli(["run", "--config", file]);
-    await first.line((l) => l.includes('"monitored items created"'), 30_000);
+    await first.line((l) => l.includes('"event":"items_created"'), 30_000);
     stream.start();
     await waitFor(() => points.every((x) => emulator.values("test-partition", x.pointId).length > 20), 20_000, "values flowing");
     first.child.kill("SIGTERM");

@@ -39,7 +39,7 @@ describe("the CLI as a process", () => {
         notified += JSON.parse(l).count as number;
         return notified >= target;
       }, 20_000);
-    await run.line((l) => l.includes('"monitored items created"'), 20_000);
+    await run.line((l) => l.includes('"event":"items_created"'), 20_000);
     await countNotifications(3); // the initial values
     for (let i = 0; i < 250; i++) for (const x of points) p.set(x.name, "Double", x.pointId, i + 1.5, String(i + 1.5), base + i);
     await countNotifications(3 + 750);

@@ -37,7 +37,7 @@ function mapping(id: string): { file: string; state: string } {
   return { file, state };
 }
 
-const started = (r: Running) => r.line((l) => l.includes('"monitored items created"'), 30_000);
+const started = (r: Running) => r.line((l) => l.includes('"event":"items_created"'), 30_000);
 const lockOf = (state: string) => JSON.parse(readFileSync(join(state, LOCK_FILE), "utf8")) as LockOwner;
 
 /** A command that must be refused at once: exit 1, the holder named. */
