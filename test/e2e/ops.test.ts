@@ -49,7 +49,7 @@ describe("health, readiness and metrics", () => {
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       const ready = await fetch(`${url}/readyz`);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ ready: true, reasons: [] });
+      expect(await ready.json()).toEqual({ ready: true, reasons: [], notConnected: [] });
       for (let i = 0; i < 40; i++) for (const x of points) p.set(x.name, "Double", x.pointId, i + 0.5, String(i + 0.5), base + i);
       await waitFor(() => storedCount() >= p.distinct, 10_000, "delivery");
       const text = await (await fetch(`${url}/metrics`)).text();
