@@ -128,7 +128,9 @@ class ConnectorProc {
 
   static start(mappingFile: string, profileDir?: string): ConnectorProc {
     // The inspector only to force a full GC when the live heap is measured (idle otherwise).
-    const nodeArgs = ["--inspect=127.0.0.1:0", ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
+    // BENCH_NODE_ARGS: extra node/V8 flags for the connector only (e.g. to compare heap settings).
+    const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const nodeArgs = ["--inspect=127.0.0.1:0", ...extra, ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
     const spawnedAt = Date.now();
     const child = spawnNode("connector", CLI, ["run", "--config", mappingFile, "--log-level", "info"], { nodeArgs, cwd: ROOT });
     return new ConnectorProc(child, spawnedAt);

@@ -12,8 +12,12 @@ import { Stats } from "./stats.js";
 const COMMIT_ROWS = 5_000;
 /** Samples held in memory while commits fail, at most (about 10 s at 100,000 values/s). */
 const MAX_BUFFERED = 1_000_000;
-/** Acknowledged chunks are deleted, and the progress per point written, this often (and at the end). */
-const MAINTAIN_EVERY_MS = 1_000;
+/**
+ * Acknowledged chunks are deleted, and the progress per point (where a gap fill starts after a
+ * restart) written, this often and at the end: an upsert per changed point is the costliest
+ * statement of the spool at 10,000 points, and an acknowledged chunk may stay on disk a while.
+ */
+const MAINTAIN_EVERY_MS = 5_000;
 /** A failing commit or a full spool is logged at most this often. */
 const LOUD_EVERY_MS = 10_000;
 const BACKOFF_INITIAL_MS = 500;
@@ -109,9 +113,9 @@ export class DeliveryEngine {
   }
 
   /**
-   * The group commit: buffered samples become durable and sendable. About once a second it also
-   * deletes what was acknowledged. Never throws: a failure is counted, logged (at most every 10 s)
-   * and retried at the next tick with nothing lost from memory.
+   * The group commit: buffered samples become durable and sendable; every few seconds it also
+   * deletes what was acknowledged. Never throws: a failure is counted, logged (at most every
+   * 10 s) and retried at the next tick with nothing lost from memory.
    */
   commit(maintain?: boolean): void {
     const now = this.clock.now();
