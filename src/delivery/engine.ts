@@ -21,6 +21,9 @@ const MAINTAIN_EVERY_MS = 5_000;
 /** A failing commit or a full spool is logged at most this often. */
 const LOUD_EVERY_MS = 10_000;
 const BACKOFF_INITIAL_MS = 500;
+/** After a failed commit the next one waits this long at first, doubling up to the most: each try rewrites the whole buffer. */
+const COMMIT_RETRY_MS = 200;
+const COMMIT_RETRY_MAX_MS = 5_000;
 
 /** The API side the engine sends through (src/ingest's client, or a test's). */
 export interface DeliveryApi {
@@ -59,6 +62,9 @@ export class DeliveryEngine {
   private timer: Timer | undefined;
   private lastMaintain = 0;
   private lastCommitError = Number.NEGATIVE_INFINITY;
+  /** Failed commits in a row, and when the next may be tried (0: commits work). */
+  private commitFailures = 0;
+  private retryCommitAt = 0;
   private lastFullWarning = Number.NEGATIVE_INFINITY;
   private finished = false;
 
@@ -103,7 +109,8 @@ export class DeliveryEngine {
       this.spoolFull(sample.pointId, 1);
       return false;
     }
-    if (this.spool.buffered >= COMMIT_ROWS) this.commit();
+    // A burst commits early, but only while commits work: a failing one waits for its retry time.
+    if (this.spool.buffered >= COMMIT_ROWS && this.commitFailures === 0) this.commit();
     return true;
   }
 
@@ -117,20 +124,24 @@ export class DeliveryEngine {
    * deletes what was acknowledged. Never throws: a failure is counted, logged (at most every
    * 10 s) and retried at the next tick with nothing lost from memory.
    */
-  commit(maintain?: boolean): void {
+  commit(maintain?: boolean, force = false): void {
     const now = this.clock.now();
+    if (this.commitFailures > 0 && now < this.retryCommitAt && !force) return;
     const due = maintain ?? now - this.lastMaintain >= MAINTAIN_EVERY_MS;
     let result;
     try {
       result = this.spool.commit(due);
     } catch (err) {
       this.stats.commitErrors++;
+      this.retryCommitAt = now + Math.min(COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MS * 2 ** Math.min(this.commitFailures, 10));
+      this.commitFailures++;
       if (now - this.lastCommitError >= LOUD_EVERY_MS) {
         this.lastCommitError = now;
         this.log.error({ event: "spool_commit_failed", err: (err as Error).message, buffered: this.spool.buffered }, "spool commit failed; values are kept in memory and the commit is retried");
       }
       return;
     }
+    this.commitFailures = 0;
     if (due) this.lastMaintain = now;
     if (result.droppedOldest > 0) this.spoolFull(undefined, result.droppedOldest);
     for (const [pointId, firstArrived] of result.added) this.scheduler.update(pointId, this.spool.unread(pointId), firstArrived);
@@ -175,7 +186,7 @@ export class DeliveryEngine {
     this.scheduler.stop();
     await (drained ? this.o.api.close() : this.o.api.destroy());
     await this.sender.whenIdle(); // aborted requests end before the spool closes under them
-    this.commit(true); // the last acknowledgements, before counting what is left
+    this.commit(true, true); // the last acknowledgements, before counting what is left
     const left = this.backlog;
     try {
       this.spool.close();
