@@ -91,10 +91,15 @@ export class DeliveryEngine {
     this.scheduleBacklog();
     this.lastMaintain = this.clock.now();
     const tick = () => {
-      this.commit();
-      // `opcua-ingest deadletter retry` put rows back from another process: count them in.
-      if (this.spool.changedElsewhere()) this.commit(true);
-      this.timer = this.clock.setTimeout(tick, this.o.commitIntervalMs);
+      try {
+        this.commit();
+        // Another process put rows back (`deadletter retry` past a lock taken over): count them in.
+        if (this.spool.changedElsewhere()) this.commit(true);
+      } catch (err) {
+        this.log.error({ event: "spool_check_failed", err: (err as Error).message }, "spool check failed; tried again at the next commit");
+      } finally {
+        this.timer = this.clock.setTimeout(tick, this.o.commitIntervalMs);
+      }
     };
     this.timer = this.clock.setTimeout(tick, this.o.commitIntervalMs);
   }

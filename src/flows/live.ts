@@ -54,7 +54,11 @@ export class LiveFlow {
     const stats = (this.stats = engine.stats);
     this.gaps = new GapFiller(() => this.mapping, (...a) => this.source.readHistory(...a), (s) => void engine.append(s), stats, clock, log);
     // A point's heartbeat goes on while its own source is connected, whatever the others do.
-    this.heartbeat = new Heartbeat<LivePoint>(clock, () => this.source.currentPoints(), (p) => this.source.source(p.config.source)?.state === "connected", (_p, s) => {
+    // and its node is monitored (not one a PLC download removed, nor a field that stopped resolving).
+    this.heartbeat = new Heartbeat<LivePoint>(clock, () => this.source.currentPoints(), (p) => {
+      const source = this.source.source(p.config.source);
+      return source?.state === "connected" && source.pointState(p.config.pointId).state === "monitored";
+    }, (_p, s) => {
       stats.heartbeats++;
       engine.append(s, s.ts);
     });

@@ -83,12 +83,14 @@ export class HistorySet {
       groups.set(source, [...(groups.get(source) ?? []), i]);
     });
     const out: HistoryOutcome[] = new Array(pointIds.length);
-    await Promise.all(
+    // Settled, not Promise.all: a failing source must not leave another one reading in the background.
+    const settled = await Promise.allSettled(
       [...groups].map(async ([source, indices]) => {
         const outcomes = await this.sessions.get(source)!.read(indices.map((i) => pointIds[i]!), fromMs, toMs, opts, onPage);
         outcomes.forEach((o, k) => (out[indices[k]!] = o));
       }),
     );
+    for (const r of settled) if (r.status === "rejected") throw r.reason;
     return out;
   }
 

@@ -665,6 +665,9 @@ export class OpcuaSource<P extends SourcePoint> {
     });
     void closeQuietly(old.client, old.session);
     this.policy.setActive(to);
+    // The hole starts now, whichever server the items end up on: reported before the items exist, so
+    // every point's first value after the switch already fills it (also when the switch fails).
+    this.on.gap?.(from, started);
     try {
       await this.connect(to, false);
     } catch (err) {
@@ -680,7 +683,6 @@ export class OpcuaSource<P extends SourcePoint> {
     this.subscriptionRecreated = false;
     const now = this.clock.now();
     this.log.warn({ event: "failover_done", source: this.name, endpoint: this.endpoints[to], ms: now - started, from: new Date(from).toISOString(), to: new Date(now).toISOString() }, "reading from the redundant OPC UA server; the switch window is filled from its history");
-    this.on.gap?.(from, now);
   }
 
   async stop(): Promise<void> {

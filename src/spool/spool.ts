@@ -93,6 +93,12 @@ export class Spool {
   private letters: unknown[][] = [];
   private readonly dirty = new Set<PointQueue>();
   private readonly participants = new Set<CommitParticipant>();
+  /** Points first seen since the last commit: written to the points table inside it (key -1 until then). */
+  private unregistered: PointQueue[] = [];
+  /** Our chunks written while memory was full (already counted in rows/bytes; fill() reads them later). */
+  private readonly ownOnDisk = new Set<number>();
+  /** The newest chunk when the file was opened: those are counted by the constructor. */
+  private readonly openedUpTo: number;
   /** Memory holds every stored chunk with id <= loadedUpTo that has unacknowledged samples. */
   private loadedUpTo = 0;
   /** No chunk beyond loadedUpTo exists: a new commit goes straight to memory. */
@@ -133,6 +139,14 @@ export class Spool {
     this.rows = t.n;
     this.bytes = t.b;
     this.lastChunkId = (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").pluck().get() as number | undefined) ?? 0;
+    this.openedUpTo = this.lastChunkId;
+    // Newest timestamps in chunks written after the last progress write (a crash): written by the
+    // next maintenance commit, so a later gap fill starts right even if these points stay silent.
+    for (const [id, ts] of this.unwrittenProgress()) {
+      const p = this.point(id);
+      p.newest = ts;
+      this.dirty.add(p);
+    }
     this.fill();
   }
 
@@ -197,13 +211,18 @@ export class Spool {
     const deleting = maintain ? this.deletable : [];
     let staged = false;
     for (const p of this.participants) staged ||= p.pending > 0;
-    if (n === 0 && this.letters.length === 0 && !staged && (!maintain || (this.dirty.size === 0 && deleting.length === 0 && !overCap))) {
+    if (n === 0 && this.letters.length === 0 && !staged && this.unregistered.length === 0 && (!maintain || (this.dirty.size === 0 && deleting.length === 0 && !overCap))) {
       this.fill(added);
       return { added, droppedOldest: 0 };
     }
     let id = 0;
     let dropped: { upTo: number; samples: number } | undefined;
-    this.db.transaction(() => {
+    const registering = this.unregistered;
+    const tx = this.db.transaction(() => {
+      for (const p of registering) {
+        this.st.insertPoint.run(p.id); // OR IGNORE: another process may have added it meanwhile
+        p.key = this.st.findPoint.get(p.id) as number;
+      }
       if (n > 0) {
         const flat: unknown[] = new Array(n * FIELDS);
         for (let i = 0, j = 0; i < n; i++, j += FIELDS) {
@@ -223,7 +242,15 @@ export class Spool {
         deleteIds(this.db, deleting);
         if (overCap) dropped = this.dropOldest();
       }
-    })();
+    });
+    try {
+      tx();
+    } catch (err) {
+      for (const p of registering) p.key = -1; // rolled back with the rest: registered by the next commit
+      throw err;
+    }
+    for (const p of registering) this.byKey.set(p.key, p);
+    this.unregistered = [];
     for (const p of this.participants) p.committed();
     this.letters = [];
     if (maintain) {
@@ -250,6 +277,7 @@ export class Spool {
         this.loadedUpTo = id;
       } else {
         this.caughtUp = false; // on disk only: fill() brings it, in order
+        this.ownOnDisk.add(id);
       }
       this.lastChunkId = Math.max(this.lastChunkId, id);
       this.buffer = [];
@@ -258,8 +286,13 @@ export class Spool {
       this.bufferBytes = 0;
     }
     let droppedOldest = 0;
-    if (dropped) droppedOldest = this.forgetDropped(dropped.upTo, dropped.samples);
-    this.fill(added);
+    try {
+      if (dropped) droppedOldest = this.forgetDropped(dropped.upTo, dropped.samples);
+      this.fill(added);
+    } catch {
+      // A read after the commit failed: what was committed stays committed; fill() tries again next time.
+      this.caughtUp = false;
+    }
     return { added, droppedOldest };
   }
 
@@ -324,6 +357,12 @@ export class Spool {
       for (const c of stored) {
         const flat = JSON.parse(c.body) as (number | string)[];
         const chunk: Chunk = { id: c.id, arrived: c.arrived, count: c.count, bytes: c.bytes, pending: c.count, dropped: false };
+        if (!this.ownOnDisk.delete(c.id) && c.id > this.openedUpTo) {
+          // Written by another process since we opened the file (`deadletter retry`): not counted yet.
+          this.rows += c.count;
+          this.bytes += c.bytes;
+        }
+        this.lastChunkId = Math.max(this.lastChunkId, c.id);
         this.live.set(c.id, chunk);
         for (let j = 0; j < flat.length; j += FIELDS) {
           const p = this.pointByKey(flat[j] as number);
@@ -415,7 +454,13 @@ export class Spool {
   lastTimestamps(): Map<string, number> {
     const rows = this.db.prepare("SELECT point_id, last_ts FROM point_progress").all() as { point_id: string; last_ts: number }[];
     const out = new Map(rows.map((r) => [r.point_id, r.last_ts]));
-    // Chunks written after the last progress write: their newest timestamps count too.
+    for (const p of this.points.values()) if (p.newest >= 0 && (out.get(p.id) ?? -Infinity) < p.newest) out.set(p.id, p.newest);
+    return out;
+  }
+
+  /** Per point, the newest timestamp in the chunks after the last progress write. */
+  private unwrittenProgress(): Map<string, number> {
+    const out = new Map<string, number>();
     const from = (this.st.meta.get("progress_chunk") as number | undefined) ?? 0;
     for (let after = from; ; ) {
       const stored = this.chunks.after.all(after, 64) as StoredChunk[];
@@ -430,7 +475,6 @@ export class Spool {
         after = c.id;
       }
     }
-    for (const p of this.points.values()) if (p.newest >= 0 && (out.get(p.id) ?? -Infinity) < p.newest) out.set(p.id, p.newest);
     return out;
   }
 
@@ -447,18 +491,17 @@ export class Spool {
   }
   private dataVersion: number | undefined;
 
-  /** Register points in one transaction (one fsync), not one autocommit per first value. */
+  /** Points known up front: their rows are written by the next commit, in its transaction (no SQL here). */
   registerPoints(pointIds: Iterable<string>): void {
-    this.db.transaction(() => {
-      for (const id of pointIds) this.point(id);
-    })();
+    for (const id of pointIds) this.point(id);
   }
 
   private point(pointId: string): PointQueue {
     let p = this.points.get(pointId);
     if (!p) {
-      this.st.insertPoint.run(pointId); // OR IGNORE: `deadletter retry` may have added it meanwhile
-      p = this.addPoint(this.st.findPoint.get(pointId) as number, pointId);
+      p = { key: -1, id: pointId, rows: [], chunks: [], arrived: [], head: 0, inflight: 0, newest: -1 };
+      this.points.set(pointId, p);
+      this.unregistered.push(p);
     }
     return p;
   }
@@ -485,7 +528,7 @@ export class Spool {
 
   /** Anything appended, acknowledged or refused that a commit has not written yet. */
   get uncommitted(): boolean {
-    return this.buffer.length > 0 || this.deletable.length > 0 || this.letters.length > 0 || this.dirty.size > 0;
+    return this.buffer.length > 0 || this.deletable.length > 0 || this.letters.length > 0 || this.dirty.size > 0 || this.unregistered.length > 0;
   }
 
   /** The dead letters of this spool, on its connection (the status page's summary). */
@@ -500,8 +543,11 @@ export class Spool {
   }
 
   close(): void {
-    if (this.uncommitted) this.commit(true);
-    this.db.close();
+    try {
+      if (this.uncommitted) this.commit(true);
+    } finally {
+      this.db.close();
+    }
   }
 }
 

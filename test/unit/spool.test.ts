@@ -179,6 +179,42 @@ describe("Spool", () => {
     sp.close();
   });
 
+  it("a point first seen while the disk is full is registered by the commit that finally works (append never writes)", () => {
+    const sp = open(file());
+    sp.append(s("a", 1), 1);
+    sp.commit();
+    const db = sp.database;
+    db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true }) as number}`);
+    for (let i = 0; i < 500; i++) expect(sp.append(s("new", i, "w".repeat(200)), i)).toBe(true);
+    expect(() => sp.commit()).toThrow(/full/i);
+    db.pragma("max_page_count = 1073741823");
+    sp.commit();
+    expect(sp.take("new", 1000).map((r) => r.ts)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(db.prepare("SELECT COUNT(*) FROM points WHERE point_id = 'new'").pluck().get()).toBe(1);
+    sp.close();
+  });
+
+  it("after a crash, the newest timestamps of chunks the progress did not cover yet still count for gap fill", () => {
+    const f = file();
+    const sp = open(f);
+    sp.append(s("a", 10), 1);
+    sp.commit(true); // progress written: a = 10
+    sp.append(s("a", 20), 2);
+    sp.append(s("b", 5), 2);
+    sp.commit(false); // a chunk the progress does not cover
+    sp.ack("a", sp.take("a", 10));
+    sp.database.close(); // crash
+    const again = open(f);
+    expect(again.lastTimestamps()).toEqual(new Map([["a", 20], ["b", 5]]));
+    again.ack("a", again.take("a", 10));
+    again.ack("b", again.take("b", 10));
+    again.close(); // maintenance: progress written, chunks deleted
+    const third = open(f);
+    expect(third.rows).toBe(0);
+    expect(third.lastTimestamps()).toEqual(new Map([["a", 20], ["b", 5]]));
+    third.close();
+  });
+
   it("records its schema version and refuses a file from a newer version", () => {
     const f = file();
     open(f).close();
