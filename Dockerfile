@@ -40,6 +40,10 @@ RUN npm ci --omit=dev --no-audit --no-fund
 # --- runtime -------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# V8 lets its heap grow to several times the live set when the machine has memory to spare (measured:
+# 100,000 points, 310 MB live, 1.6 GB RSS without a cap, 0.58 GB with 600 MB at the same CPU). 1 GiB of
+# old space holds mappings to about 250,000 points; raise it with the mapping (docker run -e NODE_OPTIONS=...).
+ENV NODE_OPTIONS=--max-old-space-size=1024
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

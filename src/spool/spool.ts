@@ -52,11 +52,18 @@ interface Chunk {
   dropped: boolean;
 }
 
-/** A point's sendable samples in memory, oldest first, from `head`; the first `inflight` are with the sender. */
+/**
+ * A point's sendable samples in memory, oldest first, from `head`; the first `inflight` are with the
+ * sender. Columns, not objects: a sample waits here for maxDelay or an outage, long enough to reach
+ * V8's old generation, so it is kept as a double, a string and a small integer (the Sample objects of
+ * the conversion die young), and the sender's row objects are made when a batch is taken.
+ */
 interface PointQueue {
   key: number;
   id: string;
-  rows: Sample[];
+  ts: number[];
+  values: string[];
+  quality: (0 | 1 | 2)[];
   chunks: Chunk[];
   arrived: number[];
   head: number;
@@ -66,6 +73,9 @@ interface PointQueue {
 }
 
 const DEFAULT_MEMORY_ROWS = 100_000;
+/** A chunk holds at most this many samples and about this many bytes (see commit). */
+const CHUNK_SAMPLES = 1_000;
+const CHUNK_BYTES = 64 * 1024;
 
 /**
  * The durable queue between the OPC UA side and the API, in SQLite (WAL). Appended samples are
@@ -155,7 +165,7 @@ export class Spool {
     const out: { pointId: string; firstArrived: number }[] = [];
     for (const p of this.points.values()) {
       const first = p.head + p.inflight;
-      if (first < p.rows.length) out.push({ pointId: p.id, firstArrived: p.arrived[first]! });
+      if (first < p.ts.length) out.push({ pointId: p.id, firstArrived: p.arrived[first]! });
     }
     return out.sort((a, b) => a.firstArrived - b.firstArrived);
   }
@@ -215,7 +225,7 @@ export class Spool {
       this.fill(added);
       return { added, droppedOldest: 0 };
     }
-    let id = 0;
+    const slices: { id: number; start: number; end: number; bytes: number }[] = [];
     let dropped: { upTo: number; samples: number } | undefined;
     const registering = this.unregistered;
     const tx = this.db.transaction(() => {
@@ -223,22 +233,28 @@ export class Spool {
         this.st.insertPoint.run(p.id); // OR IGNORE: another process may have added it meanwhile
         p.key = this.st.findPoint.get(p.id) as number;
       }
-      if (n > 0) {
-        const flat: unknown[] = new Array(n * FIELDS);
-        for (let i = 0, j = 0; i < n; i++, j += FIELDS) {
+      // Slices of a bounded size: a chunk's JSON stays a regular young string that dies at once, not a
+      // large object that only a full GC reclaims (which made the heap grow several times the live set).
+      for (let start = 0; start < n; ) {
+        let end = start;
+        let bytes = 0;
+        while (end < n && end - start < CHUNK_SAMPLES && bytes < CHUNK_BYTES) bytes += sampleBytes(this.buffer[end++]!.value);
+        const flat: unknown[] = new Array((end - start) * FIELDS);
+        for (let i = start, j = 0; i < end; i++, j += FIELDS) {
           const s = this.buffer[i]!;
           flat[j] = this.bufferPoints[i]!.key;
           flat[j + 1] = s.ts;
           flat[j + 2] = s.value;
           flat[j + 3] = s.quality;
         }
-        id = writeChunk(this.chunks, this.bufferArrived[0]!, flat, this.bufferBytes);
+        slices.push({ id: writeChunk(this.chunks, this.bufferArrived[start]!, flat, bytes), start, end, bytes });
+        start = end;
       }
       for (const l of this.letters) this.st.letter.run(...l);
       for (const p of this.participants) p.write();
       if (maintain) {
         for (const p of this.dirty) this.st.progress.run(p.id, p.newest);
-        this.st.setMeta.run("progress_chunk", Math.max(id, this.lastChunkId));
+        this.st.setMeta.run("progress_chunk", Math.max(slices.at(-1)?.id ?? 0, this.lastChunkId));
         deleteIds(this.db, deleting);
         if (overCap) dropped = this.dropOldest();
       }
@@ -260,26 +276,33 @@ export class Spool {
       this.deletableBytes = 0;
     }
     if (n > 0) {
-      const chunk: Chunk = { id, arrived: this.bufferArrived[0]!, count: n, bytes: this.bufferBytes, pending: n, dropped: false };
       this.rows += n;
       this.bytes += this.bufferBytes;
-      const direct = this.caughtUp && id === this.loadedUpTo + 1 && this.memRows < this.memoryRows;
-      if (direct) {
+      const first = slices[0]!.id;
+      const direct = this.caughtUp && first === this.loadedUpTo + 1 && this.memRows < this.memoryRows;
+      for (const slice of slices) {
+        const { id, start, end } = slice;
+        const chunk: Chunk = { id, arrived: this.bufferArrived[start]!, count: end - start, bytes: slice.bytes, pending: end - start, dropped: false };
+        this.lastChunkId = Math.max(this.lastChunkId, id);
+        if (!direct) {
+          this.caughtUp = false; // on disk only: fill() brings it, in order
+          this.ownOnDisk.add(id);
+          continue;
+        }
         this.live.set(id, chunk);
-        for (let i = 0; i < n; i++) {
+        for (let i = start; i < end; i++) {
           const p = this.bufferPoints[i]!;
-          p.rows.push(this.buffer[i]!);
+          const s = this.buffer[i]!;
+          p.ts.push(s.ts);
+          p.values.push(s.value);
+          p.quality.push(s.quality);
           p.chunks.push(chunk);
           p.arrived.push(this.bufferArrived[i]!);
           if (!added.has(p.id)) added.set(p.id, this.bufferArrived[i]!);
         }
-        this.memRows += n;
+        this.memRows += end - start;
         this.loadedUpTo = id;
-      } else {
-        this.caughtUp = false; // on disk only: fill() brings it, in order
-        this.ownOnDisk.add(id);
       }
-      this.lastChunkId = Math.max(this.lastChunkId, id);
       this.buffer = [];
       this.bufferPoints = [];
       this.bufferArrived = [];
@@ -331,11 +354,9 @@ export class Spool {
       // Dropped entries are the oldest: right after the in-flight ones (which the sender settles).
       const from = p.head + p.inflight;
       let to = from;
-      while (to < p.rows.length && p.chunks[to]!.dropped) to++;
+      while (to < p.ts.length && p.chunks[to]!.dropped) to++;
       if (to > from) {
-        p.rows.splice(from, to - from);
-        p.chunks.splice(from, to - from);
-        p.arrived.splice(from, to - from);
+        cut(p, from, to - from);
         this.memRows -= to - from;
       }
     }
@@ -366,7 +387,9 @@ export class Spool {
         this.live.set(c.id, chunk);
         for (let j = 0; j < flat.length; j += FIELDS) {
           const p = this.pointByKey(flat[j] as number);
-          p.rows.push({ pointId: p.id, ts: flat[j + 1] as number, value: flat[j + 2] as string, quality: flat[j + 3] as 0 | 1 | 2 });
+          p.ts.push(flat[j + 1] as number);
+          p.values.push(flat[j + 2] as string);
+          p.quality.push(flat[j + 3] as 0 | 1 | 2);
           p.chunks.push(chunk);
           p.arrived.push(c.arrived);
           if (added && !added.has(p.id)) added.set(p.id, c.arrived);
@@ -382,10 +405,12 @@ export class Spool {
   take(pointId: string, limit: number): SpoolRow[] {
     const p = this.points.get(pointId);
     if (!p || p.inflight > 0) return [];
-    const end = Math.min(p.rows.length, p.head + limit);
+    const end = Math.min(p.ts.length, p.head + limit);
     if (end <= p.head) return [];
     p.inflight = end - p.head;
-    return p.rows.slice(p.head, end);
+    const out: SpoolRow[] = new Array(end - p.head);
+    for (let i = p.head; i < end; i++) out[i - p.head] = { ts: p.ts[i]!, value: p.values[i]!, quality: p.quality[i]! };
+    return out;
   }
 
   /** The batch was not delivered (transient failure): it is taken again, first. */
@@ -414,15 +439,15 @@ export class Spool {
     this.memRows -= p.inflight;
     p.inflight = 0;
     p.head = end;
-    if (p.head === p.rows.length) {
-      p.rows = [];
-      p.chunks = [];
-      p.arrived = [];
+    if (p.head === p.ts.length) {
+      p.ts.length = 0;
+      p.values.length = 0;
+      p.quality.length = 0;
+      p.chunks.length = 0;
+      p.arrived.length = 0;
       p.head = 0;
-    } else if (p.head > 1024 && p.head * 2 > p.rows.length) {
-      p.rows.splice(0, p.head);
-      p.chunks.splice(0, p.head);
-      p.arrived.splice(0, p.head);
+    } else if (p.head > 1024 && p.head * 2 > p.ts.length) {
+      cut(p, 0, p.head);
       p.head = 0;
     }
   }
@@ -435,7 +460,7 @@ export class Spool {
 
   unread(pointId: string): number {
     const p = this.points.get(pointId);
-    return p ? p.rows.length - p.head - p.inflight : 0;
+    return p ? p.ts.length - p.head - p.inflight : 0;
   }
 
   /** Arrival time of the oldest sendable row of a point. */
@@ -499,7 +524,7 @@ export class Spool {
   private point(pointId: string): PointQueue {
     let p = this.points.get(pointId);
     if (!p) {
-      p = { key: -1, id: pointId, rows: [], chunks: [], arrived: [], head: 0, inflight: 0, newest: -1 };
+      p = emptyQueue(-1, pointId);
       this.points.set(pointId, p);
       this.unregistered.push(p);
     }
@@ -520,7 +545,7 @@ export class Spool {
   }
 
   private addPoint(key: number, id: string): PointQueue {
-    const p: PointQueue = { key, id, rows: [], chunks: [], arrived: [], head: 0, inflight: 0, newest: -1 };
+    const p = emptyQueue(key, id);
     this.points.set(id, p);
     this.byKey.set(key, p);
     return p;
@@ -549,6 +574,19 @@ export class Spool {
       this.db.close();
     }
   }
+}
+
+function emptyQueue(key: number, id: string): PointQueue {
+  return { key, id, ts: [], values: [], quality: [], chunks: [], arrived: [], head: 0, inflight: 0, newest: -1 };
+}
+
+/** Remove `n` entries of a queue from `at`. */
+function cut(p: PointQueue, at: number, n: number): void {
+  p.ts.splice(at, n);
+  p.values.splice(at, n);
+  p.quality.splice(at, n);
+  p.chunks.splice(at, n);
+  p.arrived.splice(at, n);
 }
 
 /** One statement per batch of ids (SQLite allows 32,766 parameters). */

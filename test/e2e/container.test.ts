@@ -118,7 +118,7 @@ describe("Dockerfile", () => {
     expect(copies).toContain("--from=prod-deps /app/node_modules ./node_modules");
     expect(copies).toContain("--from=build /app/dist ./dist");
     expect(all(runtime, "RUN").every((r) => !/npm (ci|install)/.test(r.args))).toBe(true);
-    expect(one(runtime, "ENV").args).toBe("NODE_ENV=production");
+    expect(all(runtime, "ENV").map((i) => i.args)).toEqual(["NODE_ENV=production", "NODE_OPTIONS=--max-old-space-size=1024"]);
   });
 
   it("runs as a non-root user, keeps state in a /state volume, stops on SIGTERM, exposes the ops port", () => {
@@ -229,8 +229,8 @@ describe("the image's stages, replayed without a container engine", () => {
             workdir = ins.args;
             mkdirSync(inRoot("."), { recursive: true });
           } else if (ins.cmd === "ENV") {
-            const [k, v] = ins.args.split("=");
-            env[k!] = v;
+            const [k, ...v] = ins.args.split("=");
+            env[k!] = v.join("=");
           } else if (ins.cmd === "COPY") {
             const parts = ins.args.split(/\s+/);
             const from = parts[0]!.startsWith("--from=") ? parts.shift()!.slice("--from=".length) : undefined;
