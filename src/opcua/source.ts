@@ -665,9 +665,6 @@ export class OpcuaSource<P extends SourcePoint> {
     });
     void closeQuietly(old.client, old.session);
     this.policy.setActive(to);
-    // The hole starts now, whichever server the items end up on: reported before the items exist, so
-    // every point's first value after the switch already fills it (also when the switch fails).
-    this.on.gap?.(from, started);
     try {
       await this.connect(to, false);
     } catch (err) {
@@ -675,7 +672,11 @@ export class OpcuaSource<P extends SourcePoint> {
       this.policy.observe(to, null);
       // Back to the one we left, which node-opcua would have kept retrying: connect to it again, retrying forever.
       this.policy.setActive(old.index);
-      void this.connect(old.index, true).catch((e: Error) => this.log.error({ source: this.name, err: e.message }, "reconnect failed"));
+      // The items are new there too: the hole since `from` is a gap, filled from that server's history.
+      void this.connect(old.index, true).then(
+        () => this.on.gap?.(from, this.clock.now()),
+        (e: Error) => this.log.error({ source: this.name, err: e.message }, "reconnect failed"),
+      );
       return;
     }
     this.failovers++;
@@ -683,6 +684,7 @@ export class OpcuaSource<P extends SourcePoint> {
     this.subscriptionRecreated = false;
     const now = this.clock.now();
     this.log.warn({ event: "failover_done", source: this.name, endpoint: this.endpoints[to], ms: now - started, from: new Date(from).toISOString(), to: new Date(now).toISOString() }, "reading from the redundant OPC UA server; the switch window is filled from its history");
+    this.on.gap?.(from, now);
   }
 
   async stop(): Promise<void> {
