@@ -1,10 +1,9 @@
 import type { Logger } from "pino";
 import type { Mapping, PointConfig } from "../config/types.js";
 import type { Clock } from "../core/clock.js";
-import type { Sample } from "../core/types.js";
+import type { RawDataValue, Sample } from "../core/types.js";
 import type { Stats } from "../delivery/stats.js";
 import type { HistoryOutcome } from "../opcua/history.js";
-import type { RawDataValue } from "../core/types.js";
 import { convert, historySettings } from "../transform/convert.js";
 
 /** What a gap fill needs of a point: its settings, and what it learns about the node's history. */

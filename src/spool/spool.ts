@@ -508,10 +508,7 @@ export class Spool {
     const v = this.db.pragma("data_version", { simple: true }) as number;
     const changed = this.dataVersion !== undefined && v !== this.dataVersion;
     this.dataVersion = v;
-    if (changed) {
-      this.caughtUp = false;
-      this.refreshPoints();
-    }
+    if (changed) this.caughtUp = false; // fill() reads what it added, its new points by key as they come
     return changed;
   }
   private dataVersion: number | undefined;
@@ -538,14 +535,10 @@ export class Spool {
     return this.addPoint(key, this.st.pointById.get(key) as string);
   }
 
-  private refreshPoints(): void {
-    for (const { key, point_id } of this.db.prepare("SELECT key, point_id FROM points").all() as { key: number; point_id: string }[]) {
-      if (!this.byKey.has(key)) this.addPoint(key, point_id);
-    }
-  }
-
   private addPoint(key: number, id: string): PointQueue {
-    const p = emptyQueue(key, id);
+    // A point of ours not registered yet keeps its queue (its buffered samples point at it): it only learns its key.
+    const p = this.points.get(id) ?? emptyQueue(key, id);
+    p.key = key;
     this.points.set(id, p);
     this.byKey.set(key, p);
     return p;

@@ -215,6 +215,27 @@ describe("Spool", () => {
     third.close();
   });
 
+  it("a point another process puts back (deadletter retry) while this one has it buffered keeps one queue, in order", () => {
+    const f = file();
+    const sp = open(f);
+    sp.append(s("x", 1), 1);
+    sp.commit();
+    sp.deadLetter("x", sp.take("x", 10), 404, "missing", false, 1);
+    sp.commit();
+    sp.append(s("late", 5), 2); // a point first seen now: not registered until the next commit
+    const db = new BetterSqlite3(f);
+    const store = new DeadLetterStore(db);
+    db.prepare("UPDATE dead_letters SET point_id = 'late'").run(); // the letter now belongs to the buffered point
+    sp.changedElsewhere(); // the first look only records the file's version
+    expect(store.retry()).toBe(1);
+    expect(sp.changedElsewhere()).toBe(true);
+    sp.commit();
+    expect(sp.take("late", 10).map((r) => r.ts).sort()).toEqual([1, 5]);
+    expect(sp.rows).toBe(2);
+    db.close();
+    sp.close();
+  });
+
   it("records its schema version and refuses a file from a newer version", () => {
     const f = file();
     open(f).close();
