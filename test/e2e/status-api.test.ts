@@ -68,7 +68,8 @@ let ops: { url: string; close(): Promise<void> };
 
 beforeAll(async () => {
   view = fakeView() as typeof view;
-  routes = createStatusRoutes(view, { token: TOKEN, log: silent, history: { windowMs: 60_000, intervalMs: 100 } });
+  // the timer must never sample between two requests of a test: the tests call sample() themselves
+  routes = createStatusRoutes(view, { token: TOKEN, log: silent, history: { windowMs: 86_400_000, intervalMs: 3_600_000 } });
   ops = await startOpsServer(view, new Registry(), { listen: { host: "127.0.0.1", port: 0 }, token: TOKEN }, silent, [routes.handle]);
 });
 afterAll(async () => {
@@ -152,7 +153,7 @@ describe("status page API over HTTP", () => {
     expect(s.opcua).toMatchObject({ state: "connected", connected: true, endpoint: "opc.tcp://plant-gw:4840/UA" });
     expect(s.api).toMatchObject({ up: true, url: "https://api.example.test/ingest" });
     expect(s.api.lastError.reason).toBe("HTTP 503: unavailable at https://api.example.test/ingest (Bearer ***)");
-    expect(s.rates).toMatchObject({ intervalMs: 100, windowMs: 60_000 });
+    expect(s.rates).toMatchObject({ intervalMs: 3_600_000, windowMs: 86_400_000 });
     expect(s.history.some((h: { read: number }) => h.read > 0)).toBe(true);
     expect(s.spool).toMatchObject({ rows: 10, bytes: 2048 });
     expect(s.spool.oldestAgeMs).toBeGreaterThanOrEqual(5000);
