@@ -18,6 +18,14 @@ const MAX_BUFFERED = 1_000_000;
  * statement of the spool at 10,000 points, and an acknowledged chunk may stay on disk a while.
  */
 const MAINTAIN_EVERY_MS = 5_000;
+/**
+ * Samples memory may hold while the API takes values, at most (about 100 MB of heap). A backlog on
+ * disk (an outage longer than memoryRows, a restart) is read back in arrival order, spread over
+ * every point: 100,000 samples over 10,000 points are 10 a point, and the drain would send
+ * 10-value requests at the API's per-request cost. Holding up to maxValues a point lets it send
+ * full ones; while the API is down the spool keeps to memoryRows, so an outage does not grow the heap.
+ */
+const DRAIN_MEMORY_ROWS = 1_000_000;
 /** A failing commit or a full spool is logged at most this often. */
 const LOUD_EVERY_MS = 10_000;
 const BACKOFF_INITIAL_MS = 500;
@@ -133,6 +141,7 @@ export class DeliveryEngine {
     const now = this.clock.now();
     if (this.commitFailures > 0 && now < this.retryCommitAt && !force) return;
     const due = maintain ?? now - this.lastMaintain >= MAINTAIN_EVERY_MS;
+    this.spool.setMemoryLimit(this.stats.apiUp ? Math.min(DRAIN_MEMORY_ROWS, this.spool.pointCount * this.o.batch.maxValues) : 0);
     let result;
     try {
       result = this.spool.commit(due);

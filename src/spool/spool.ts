@@ -17,7 +17,10 @@ export interface SpoolOptions {
    * commits (with their checkpoints), which is right for history that can be read again.
    */
   durability?: "full" | "normal";
-  /** Samples held in memory for sending, at most (default 100,000); beyond it, new chunks wait on disk. */
+  /**
+   * Samples held in memory for sending, at most (default 100,000), unless the owner raises the
+   * limit with setMemoryLimit; beyond it, new chunks wait on disk.
+   */
   memoryRows?: number;
 }
 
@@ -88,6 +91,8 @@ const CHUNK_BYTES = 64 * 1024;
 export class Spool {
   private readonly db: Database;
   private readonly memoryRows: number;
+  /** The current limit: memoryRows, or more while a backlog drains (setMemoryLimit). */
+  private memoryLimit: number;
   private readonly points = new Map<string, PointQueue>();
   private readonly byKey = new Map<number, PointQueue>();
   /** Chunks held in memory with samples not yet acknowledged, by id (ascending insertion). */
@@ -127,6 +132,7 @@ export class Spool {
   constructor(private readonly opts: SpoolOptions) {
     mkdirSync(dirname(opts.file), { recursive: true });
     this.memoryRows = opts.memoryRows ?? DEFAULT_MEMORY_ROWS;
+    this.memoryLimit = this.memoryRows;
     this.db = new BetterSqlite3(opts.file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma(`synchronous = ${opts.durability === "normal" ? "NORMAL" : "FULL"}`);
@@ -187,6 +193,19 @@ export class Spool {
       this.dirty.add(p);
     }
     return true;
+  }
+
+  /**
+   * Let memory hold up to `rows` samples (never fewer than memoryRows); fill() reads up to it at the
+   * next commit, and a lower limit only stops reading (nothing held is dropped).
+   */
+  setMemoryLimit(rows: number): void {
+    this.memoryLimit = Math.max(this.memoryRows, rows);
+  }
+
+  /** Points this spool knows (mapped, or found in the file). */
+  get pointCount(): number {
+    return this.points.size;
   }
 
   get buffered(): number {
@@ -279,7 +298,7 @@ export class Spool {
       this.rows += n;
       this.bytes += this.bufferBytes;
       const first = slices[0]!.id;
-      const direct = this.caughtUp && first === this.loadedUpTo + 1 && this.memRows < this.memoryRows;
+      const direct = this.caughtUp && first === this.loadedUpTo + 1 && this.memRows < this.memoryLimit;
       for (const slice of slices) {
         const { id, start, end } = slice;
         const chunk: Chunk = { id, arrived: this.bufferArrived[start]!, count: end - start, bytes: slice.bytes, pending: end - start, dropped: false };
@@ -368,7 +387,7 @@ export class Spool {
 
   /** Read chunks beyond what memory holds, oldest first, while there is room. */
   private fill(added?: Map<string, number>): void {
-    while (!this.caughtUp && this.memRows < this.memoryRows) {
+    while (!this.caughtUp && this.memRows < this.memoryLimit) {
       const stored = this.chunks.after.all(this.loadedUpTo, 8) as StoredChunk[];
       if (stored.length === 0) {
         this.caughtUp = true;
@@ -396,7 +415,7 @@ export class Spool {
         }
         this.memRows += c.count;
         this.loadedUpTo = c.id;
-        if (this.memRows >= this.memoryRows) break;
+        if (this.memRows >= this.memoryLimit) break;
       }
     }
   }

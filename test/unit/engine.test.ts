@@ -127,6 +127,36 @@ describe("DeliveryEngine", () => {
     expect(await engine.finish(1_000)).toBe(0);
   });
 
+  it("drains a backlog spread over many points in full batches, not memoryRows / points a request", async () => {
+    let apiUp = false;
+    const { engine, sample, run, delivered, calls } = setup({ memoryRows: 40, maxValues: 10, answer: () => (apiUp ? ok : down) });
+    engine.start();
+    const spool = engine.spool as unknown as { memRows: number };
+    const points = Array.from({ length: 20 }, (_, i) => `p${i}`);
+    let atDown: number | undefined;
+    let peak = 0;
+    // 40 commits of one sample per point: 800 samples, arrival order interleaves the points.
+    for (let c = 0; c < 40; c++) {
+      for (const p of points) engine.append(sample(p, c));
+      await run(100);
+      if (engine.stats.apiUp) continue;
+      atDown ??= spool.memRows;
+      peak = Math.max(peak, spool.memRows);
+    }
+    // Once the API is known down (the first request, maxDelay after the first sample), memory stops growing.
+    expect(atDown).toBeLessThanOrEqual(points.length * 10);
+    expect(peak).toBe(atDown);
+    const before = calls.length;
+    apiUp = true;
+    await run(10_000);
+    for (const p of points) expect(delivered(p).filter((ts, i, all) => all.indexOf(ts) === i)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    const drain = calls.slice(before).filter((c) => c.rows.length > 0);
+    // 40 samples in memory over 20 points would be 2 a request; reading ahead to maxValues a point makes them full.
+    expect(drain.filter((c) => c.rows.length === 10).length).toBeGreaterThanOrEqual(70);
+    expect(drain.length).toBeLessThanOrEqual(100);
+    expect(await engine.finish(1_000)).toBe(0);
+  });
+
   it("finish: what cannot be sent within the grace period stays in the spool for the next run", async () => {
     const first = setup({}); // the API never answers
     first.engine.start();
