@@ -679,6 +679,8 @@ export interface OutageSpec {
   /** Give up waiting for the drain after this long. */
   drainTimeoutS: number;
   concurrency?: number;
+  /** node --cpu-prof on the connector; the summary is of the drain. */
+  profile?: boolean;
 }
 
 /** Least-squares slope of y over t (per second), times `seconds`: growth over that span, robust to GC saw-teeth. */
@@ -700,7 +702,9 @@ function growth(samples: { t: number; v: number }[], seconds: number): number {
 export async function outageDrain(spec: OutageSpec): Promise<ScenarioResult> {
   const stack = new Stack();
   try {
-    const start = await startStack(stack, { name: spec.name, items: spec.items, maxDelay: `${spec.maxDelayMs}ms`, retryMaxDelay: "5s", concurrency: spec.concurrency, createdTimeoutMs: 180_000 });
+    const profileDir = spec.profile ? join(stack.dir, "profile") : undefined;
+    if (profileDir) mkdirSync(profileDir);
+    const start = await startStack(stack, { name: spec.name, items: spec.items, maxDelay: `${spec.maxDelayMs}ms`, retryMaxDelay: "5s", concurrency: spec.concurrency, profileDir, createdTimeoutMs: 180_000 });
     await stack.server.produce(spec.periodMs);
     await sleep(spec.warmupS * 1000);
     const a = await stack.snapshot();
@@ -744,21 +748,25 @@ export async function outageDrain(spec: OutageSpec): Promise<ScenarioResult> {
     const threshold = Math.max(backlogBefore * 1.5, liveRate * (spec.maxDelayMs / 1000 + 1));
     let firstDeliveryAt: number | undefined;
     let deliveredAtFirst = stack.deliveredBefore;
+    let requestsAtFirst = 0;
+    let requestsAtDrained = 0;
     let drainedAt: number | undefined;
     let deliveredAtDrained = 0;
     let peakBacklog = backlogAtUp;
     while (Date.now() - upAt < spec.drainTimeoutS * 1000) {
-      const [{ delivered }, { produced }] = await Promise.all([stack.delivered(), stack.server.stats()]);
+      const [{ delivered, requests }, { produced }] = await Promise.all([stack.delivered(), stack.server.stats()]);
       const now = Date.now();
       if (firstDeliveryAt === undefined && delivered > stack.deliveredBefore) {
         firstDeliveryAt = now;
         deliveredAtFirst = delivered;
+        requestsAtFirst = requests;
       }
       const backlog = spec.items + produced - delivered;
       peakBacklog = Math.max(peakBacklog, backlog);
       if (firstDeliveryAt !== undefined && backlog <= threshold) {
         drainedAt = now;
         deliveredAtDrained = delivered;
+        requestsAtDrained = requests;
         break;
       }
       await sleep(250);
@@ -766,11 +774,12 @@ export async function outageDrain(spec: OutageSpec): Promise<ScenarioResult> {
     start.rss.stop();
     const drainS = drainedAt ? (drainedAt - upAt) / 1000 : Number.NaN;
     const drainRate = drainedAt && firstDeliveryAt ? (deliveredAtDrained - deliveredAtFirst) / ((drainedAt - firstDeliveryAt) / 1000) : Number.NaN;
+    const drainRequests = requestsAtDrained - requestsAtFirst;
     const rssGrowth = growth(last30(rssOutage), 30);
     const heapGrowth = growth(last30(heap), 30);
     const { produced } = await stack.server.pause();
     const done = await waitDelivered(stack, spec.items + produced, spec.maxDelayMs + 30_000);
-    await stopConnector(stack, a.t, b.t, undefined, spec.name);
+    await stopConnector(stack, firstDeliveryAt ?? upAt, drainedAt ?? Date.now(), profileDir, spec.name);
     const rssDuring = rssOutage.map((s) => s.v);
     const row: Row = {
       scenario: spec.name,
@@ -783,7 +792,7 @@ export async function outageDrain(spec: OutageSpec): Promise<ScenarioResult> {
       ...(w.p50 !== null && { latencyP50Ms: w.p50, latencyP99Ms: w.p99! }),
       note: [
         `API down ${spec.outageS} s; delivered/s = drain rate`,
-        `${backlogAtUp.toLocaleString("en-US")} values drained in ${drainS.toFixed(1)} s`,
+        `${backlogAtUp.toLocaleString("en-US")} values drained in ${drainS.toFixed(1)} s (${drainRequests.toLocaleString("en-US")} requests of ${((deliveredAtDrained - deliveredAtFirst) / drainRequests).toFixed(1)} values)`,
         `RSS ${Math.round(rssDuring[0] ?? Number.NaN)} -> ${Math.round(rssDuring[rssDuring.length - 1] ?? Number.NaN)} MB during the outage`,
         `last ${Math.round((liveHeapTo.t - (liveHeapFrom?.t ?? liveHeapTo.t)) / 1000)} s of it: live heap ${signed(liveHeapGrowth)} MB (${liveHeapTo.v.toFixed(0)} MB after a full GC), RSS ${signed(rssGrowth)} MB`,
         done.missing ? `${done.missing.toLocaleString("en-US")} not delivered` : "all delivered",

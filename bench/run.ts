@@ -159,7 +159,7 @@ const RUNNERS: Record<Scenario, () => Promise<ScenarioResult>> = {
   "live-10k": () => live({ name: "live-10k", items: 10_000, periodMs: 250, maxDelayMs: 1_000, windowS, warmupS: 5, bare: !profile, profile, concurrency }),
   "live-batch": () => live({ name: "live-batch", items: 2_000, periodMs: 100, maxDelayMs: 5_000, windowS, warmupS: 8, bare: !profile, profile, concurrency }),
   "live-100k": () => live({ name: "live-100k", items: 100_000, periodMs: 10_000, maxDelayMs: 1_000, windowS, warmupS: 5, bare: !profile, profile, concurrency }),
-  "outage-drain": () => outageDrain({ name: "outage-drain", items: 10_000, periodMs: 1_000, maxDelayMs: 1_000, warmupS: 5, windowS: Math.min(windowS, 10), outageS, drainTimeoutS: 120, concurrency }),
+  "outage-drain": () => outageDrain({ name: "outage-drain", items: 10_000, periodMs: 1_000, maxDelayMs: 1_000, warmupS: 5, windowS: Math.min(windowS, 10), outageS, drainTimeoutS: 120, concurrency, profile }),
   backfill,
 };
 

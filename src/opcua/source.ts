@@ -196,6 +196,9 @@ export class OpcuaSource<P extends SourcePoint> {
       const best = [...this.endpoints.keys()].reduce((b, i) => ((this.policy!.level(i) ?? -1) > (this.policy!.level(b) ?? -1) ? i : b), 0);
       index = best;
       this.policy.setActive(index);
+      // None answered (all down at start): look at the others while this first connect retries, so
+      // a backup that comes up first is used instead of waiting for this server.
+      if (this.policy.level(index) === null) this.scheduleProbe();
     }
     await this.connect(index, true);
     this.scheduleProbe();
@@ -247,7 +250,13 @@ export class OpcuaSource<P extends SourcePoint> {
       if (current()) void this.checkNamespaces();
     });
 
-    const session = await openSession(client, cfg, this.stateDir);
+    let session: ClientSession;
+    try {
+      session = await openSession(client, cfg, this.stateDir);
+    } catch (err) {
+      if (this.conn !== conn) return; // superseded: a redundant server answered first and was switched to
+      throw err;
+    }
     conn.session = session;
     if (!current()) {
       await closeQuietly(client, session);
@@ -684,7 +693,8 @@ export class OpcuaSource<P extends SourcePoint> {
     this.subscriptionRecreated = false;
     const now = this.clock.now();
     this.log.warn({ event: "failover_done", source: this.name, endpoint: this.endpoints[to], ms: now - started, from: new Date(from).toISOString(), to: new Date(now).toISOString() }, "reading from the redundant OPC UA server; the switch window is filled from its history");
-    this.on.gap?.(from, now);
+    // A server never connected to (all were down at start) had no items: nothing was missed there.
+    if (old.session) this.on.gap?.(from, now);
   }
 
   async stop(): Promise<void> {

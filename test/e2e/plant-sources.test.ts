@@ -7,6 +7,8 @@ import { Collector, points, type TestPoint } from "../helpers/collect.js";
 import { silent, tempDir } from "../helpers/env.js";
 import { TestPlant } from "../helpers/plantserver.js";
 import { waitFor } from "../helpers/wait.js";
+import { createServer } from "node:net";
+import { pino } from "pino";
 
 // Issue 14 at the source level, against real node-opcua servers: nodes that appear later, a
 // redundant pair that fails over, and several servers in one SourceSet.
@@ -36,6 +38,18 @@ function dir(prefix: string) {
 async function plant(pkiDir: string, port?: number): Promise<TestPlant> {
   const p = await TestPlant.start({ pkiDir, structures: false, namespaceUri: "urn:opcua-ingest:test-pair", ...(port !== undefined && { port }) });
   return p;
+}
+
+/** A loopback port nothing listens on (yet). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** Writes k = 0, 1, 2… to the same variables of every given server, with the same source timestamp. */
@@ -156,6 +170,33 @@ describe("redundant servers", () => {
       expect(missing.map((w) => w.k).every((k) => filled.includes(k))).toBe(true);
     }
   }, 90_000);
+
+  it("with every server down at start, the backup that comes up first is used; the primary is not waited for", async () => {
+    const d = dir("alldown");
+    const [primaryPort, backupPort] = [await freePort(), await freePort()];
+    const ns = "urn:opcua-ingest:test-pair";
+    const m = parseMapping(
+      `sources:\n  - name: pair\n    endpoint: opc.tcp://127.0.0.1:${primaryPort}\n    backupEndpoints: [opc.tcp://127.0.0.1:${backupPort}]\n    publishingInterval: 50ms\n    reconnectMaxDelay: 1s\n${INGEST}state: ${join(d, "state")}\npoints:\n  - { nodeId: "nsu=${ns};s=X", pointId: x }\n`,
+      join(d, "m.yaml"),
+      {},
+    );
+    const c = new Collector();
+    const events: string[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void events.push((JSON.parse(line) as { event?: string }).event ?? "") });
+    const source = new OpcuaSource<TestPoint>(m.sources[0]!, points(m.points), m.state, log, c.handlers, { probeIntervalMs: 300 });
+    cleanup.push(() => source.stop());
+    const started = source.start();
+    // Past the probe at start (nobody answered): the first connect to the primary is retrying.
+    await waitFor(() => events.includes("server_unreachable"), 10_000, "the primary's first connect retrying");
+    const backup = await plant(join(d, "pki-b"), backupPort); // the primary never comes up
+    cleanup.push(() => backup.stop());
+    backup.addVariable("X", "Double", 0);
+    backup.set("X", "Double", 7, new Date());
+    await c.until(() => c.last("x") === "7", 15_000, "the backup's value");
+    expect(source.status()).toMatchObject({ endpoint: backup.endpoint, state: "connected", failovers: 1 });
+    expect(c.gaps).toHaveLength(0); // nothing was monitored before: no hole to report
+    await started; // the first connect to the primary was given up, not left retrying
+  }, 60_000);
 
   it("switches to the backup when the primary's ServiceLevel drops below failoverServiceLevel, and back after the primary's higher level held", async () => {
     const d = dir("servicelevel");
