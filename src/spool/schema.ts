@@ -70,6 +70,9 @@ const MIGRATIONS: Migration[] = [
     }
     db.exec("DROP TABLE samples");
   },
+  // Chunk bodies may now be binary (chunks.ts; a JSON body is still read): an older connector must
+  // refuse the file rather than misread it.
+  `SELECT 1;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

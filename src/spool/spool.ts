@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Sample, Value } from "../core/types.js";
 import { Checkpoints } from "./checkpoints.js";
-import { chunkStatements, FIELDS, sampleBytes, writeChunk, type ChunkStatements, type StoredChunk } from "./chunks.js";
+import { chunkStatements, decodeChunk, FIELDS, sampleBytes, writeChunk, type ChunkStatements, type StoredChunk } from "./chunks.js";
 import { DeadLetterStore, deadLetterStatement } from "./deadletters.js";
 import { migrate } from "./schema.js";
 
@@ -395,7 +395,7 @@ export class Spool {
         break;
       }
       for (const c of stored) {
-        const flat = JSON.parse(c.body) as (number | string)[];
+        const d = decodeChunk(c.body);
         const chunk: Chunk = { id: c.id, arrived: c.arrived, count: c.count, bytes: c.bytes, pending: c.count, dropped: false };
         if (!this.ownOnDisk.delete(c.id) && c.id > this.openedUpTo) {
           // Written by another process since we opened the file (`deadletter retry`): not counted yet.
@@ -404,11 +404,11 @@ export class Spool {
         }
         this.lastChunkId = Math.max(this.lastChunkId, c.id);
         this.live.set(c.id, chunk);
-        for (let j = 0; j < flat.length; j += FIELDS) {
-          const p = this.pointByKey(flat[j] as number);
-          p.ts.push(flat[j + 1] as number);
-          p.values.push(flat[j + 2] as string);
-          p.quality.push(flat[j + 3] as 0 | 1 | 2);
+        for (let i = 0; i < d.values.length; i++) {
+          const p = this.pointByKey(d.keys[i]!);
+          p.ts.push(d.ts[i]!);
+          p.values.push(d.values[i]!);
+          p.quality.push(d.quality[i]!);
           p.chunks.push(chunk);
           p.arrived.push(c.arrived);
           if (added && !added.has(p.id)) added.set(p.id, c.arrived);
@@ -510,10 +510,10 @@ export class Spool {
       const stored = this.chunks.after.all(after, 64) as StoredChunk[];
       if (stored.length === 0) break;
       for (const c of stored) {
-        const flat = JSON.parse(c.body) as (number | string)[];
-        for (let j = 0; j < flat.length; j += FIELDS) {
-          const id = this.pointByKey(flat[j] as number).id;
-          const ts = flat[j + 1] as number;
+        const d = decodeChunk(c.body);
+        for (let i = 0; i < d.values.length; i++) {
+          const id = this.pointByKey(d.keys[i]!).id;
+          const ts = d.ts[i]!;
           if ((out.get(id) ?? -Infinity) < ts) out.set(id, ts);
         }
         after = c.id;

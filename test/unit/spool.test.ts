@@ -236,6 +236,37 @@ describe("Spool", () => {
     sp.close();
   });
 
+  it("stores chunks as columns that read back exactly, and still reads the JSON chunks of a schema-4 file", () => {
+    const tricky = ["", "12.66", "-0.000001", 'say "hi"\\n', "ünïcödé ✓ 𝄞", "x".repeat(5000), "1e+21", "null"];
+    const f = file();
+    const sp = open(f);
+    const ts0 = Date.UTC(2026, 11, 2, 3, 4, 5, 678);
+    tricky.forEach((v, i) => sp.append({ pointId: i % 2 ? "odd" : "even", ts: ts0 + i, value: v, quality: (i % 3) as 0 | 1 | 2 }, 1));
+    sp.commit();
+    sp.database.close(); // crash: served from the file at the next start
+    const again = open(f);
+    const got = [...again.take("even", 100), ...again.take("odd", 100)].sort((a, b) => a.ts - b.ts);
+    expect(got).toEqual(tricky.map((v, i) => ({ ts: ts0 + i, value: v, quality: i % 3 })));
+    again.close();
+
+    // A file an earlier version left: schema 4, chunk bodies as JSON text [key, ts, value, quality, …].
+    const old = file();
+    open(old).close();
+    const db = new BetterSqlite3(old);
+    db.pragma("user_version = 4");
+    db.prepare("INSERT INTO points (key, point_id) VALUES (1, 'a'), (2, 'b')").run();
+    db.prepare("INSERT INTO chunks (arrived, count, bytes, body) VALUES (?, ?, ?, ?)").run(5, 3, 300, JSON.stringify([1, 10, "x", 0, 2, 11, 'q"', 2, 1, 12, "y", 1]));
+    db.close();
+    const migrated = open(old);
+    expect(migrated.take("a", 10)).toEqual([{ ts: 10, value: "x", quality: 0 }, { ts: 12, value: "y", quality: 1 }]);
+    expect(migrated.take("b", 10)).toEqual([{ ts: 11, value: 'q"', quality: 2 }]);
+    expect(migrated.lastTimestamps()).toEqual(new Map([["a", 12], ["b", 11]]));
+    migrated.close();
+    const check = new BetterSqlite3(old);
+    expect(check.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    check.close();
+  });
+
   it("records its schema version and refuses a file from a newer version", () => {
     const f = file();
     open(f).close();
