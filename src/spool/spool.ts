@@ -73,6 +73,8 @@ interface PointQueue {
   inflight: number;
   /** Newest timestamp appended, for point_progress (-1: none since start). */
   newest: number;
+  /** The commit that last reported this point as added: one Map entry per point, not a lookup per sample. */
+  mark: number;
 }
 
 const DEFAULT_MEMORY_ROWS = 100_000;
@@ -120,6 +122,8 @@ export class Spool {
   private caughtUp = false;
   private lastChunkId: number;
   private memRows = 0;
+  /** Commits so far (marks which points a commit added). */
+  private commits = 0;
   /** Samples stored and not yet acknowledged (what a stop would leave). */
   rows = 0;
   /** Approximate bytes of the stored chunks. */
@@ -234,6 +238,7 @@ export class Spool {
    */
   commit(maintain = true): CommitResult {
     const added = new Map<string, number>();
+    const seq = ++this.commits;
     const n = this.buffer.length;
     const overCap = this.opts.whenFull === "dropOldest" && this.bytes - this.deletableBytes + this.bufferBytes > this.opts.maxBytes;
     if (overCap) maintain = true;
@@ -241,7 +246,7 @@ export class Spool {
     let staged = false;
     for (const p of this.participants) staged ||= p.pending > 0;
     if (n === 0 && this.letters.length === 0 && !staged && this.unregistered.length === 0 && (!maintain || (this.dirty.size === 0 && deleting.length === 0 && !overCap))) {
-      this.fill(added);
+      this.fill(added, seq);
       return { added, droppedOldest: 0 };
     }
     const slices: { id: number; start: number; end: number; bytes: number }[] = [];
@@ -317,7 +322,10 @@ export class Spool {
           p.quality.push(s.quality);
           p.chunks.push(chunk);
           p.arrived.push(this.bufferArrived[i]!);
-          if (!added.has(p.id)) added.set(p.id, this.bufferArrived[i]!);
+          if (p.mark !== seq) {
+            p.mark = seq;
+            added.set(p.id, this.bufferArrived[i]!);
+          }
         }
         this.memRows += end - start;
         this.loadedUpTo = id;
@@ -330,7 +338,7 @@ export class Spool {
     let droppedOldest = 0;
     try {
       if (dropped) droppedOldest = this.forgetDropped(dropped.upTo, dropped.samples);
-      this.fill(added);
+      this.fill(added, seq);
     } catch {
       // A read after the commit failed: what was committed stays committed; fill() tries again next time.
       this.caughtUp = false;
@@ -386,7 +394,7 @@ export class Spool {
   }
 
   /** Read chunks beyond what memory holds, oldest first, while there is room. */
-  private fill(added?: Map<string, number>): void {
+  private fill(added?: Map<string, number>, seq = 0): void {
     while (!this.caughtUp && this.memRows < this.memoryLimit) {
       const stored = this.chunks.after.all(this.loadedUpTo, 8) as StoredChunk[];
       if (stored.length === 0) {
@@ -411,7 +419,10 @@ export class Spool {
           p.quality.push(d.quality[i]!);
           p.chunks.push(chunk);
           p.arrived.push(c.arrived);
-          if (added && !added.has(p.id)) added.set(p.id, c.arrived);
+          if (added && p.mark !== seq) {
+            p.mark = seq;
+            added.set(p.id, c.arrived);
+          }
         }
         this.memRows += c.count;
         this.loadedUpTo = c.id;
@@ -589,7 +600,7 @@ export class Spool {
 }
 
 function emptyQueue(key: number, id: string): PointQueue {
-  return { key, id, ts: [], values: [], quality: [], chunks: [], arrived: [], head: 0, inflight: 0, newest: -1 };
+  return { key, id, ts: [], values: [], quality: [], chunks: [], arrived: [], head: 0, inflight: 0, newest: -1, mark: 0 };
 }
 
 /** Remove `n` entries of a queue from `at`. */
