@@ -19,7 +19,8 @@ const MAX_BUFFERED = 1_000_000;
  */
 const MAINTAIN_EVERY_MS = 5_000;
 /**
- * Samples memory may hold while the API takes values, at most (about 100 MB of heap). A backlog on
+ * Samples memory may hold while the API takes values, at most (about 70 bytes of heap a sample plus
+ * its value: some 100 MB for short numeric values; long string values take more). A backlog on
  * disk (an outage longer than memoryRows, a restart) is read back in arrival order, spread over
  * every point: 100,000 samples over 10,000 points are 10 a point, and the drain would send
  * 10-value requests at the API's per-request cost. Holding up to maxValues a point lets it send

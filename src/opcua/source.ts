@@ -204,8 +204,11 @@ export class OpcuaSource<P extends SourcePoint> {
     this.scheduleProbe();
   }
 
-  /** Opens client, session, subscription and items on endpoint `index`; the new connection replaces `this.conn`. */
-  private async connect(index: number, retryForever: boolean): Promise<void> {
+  /**
+   * Opens client, session, subscription and items on endpoint `index`; the new connection replaces
+   * `this.conn`. False when it was superseded on the way (a switch to another server, a stop).
+   */
+  private async connect(index: number, retryForever: boolean): Promise<boolean> {
     const endpoint = this.endpoints[index]!;
     const cfg = { ...this.cfg, endpoint };
     const client = await createClient(cfg, this.stateDir, this.log, { retryFirstConnect: retryForever });
@@ -254,23 +257,33 @@ export class OpcuaSource<P extends SourcePoint> {
     try {
       session = await openSession(client, cfg, this.stateDir);
     } catch (err) {
-      if (this.conn !== conn) return; // superseded: a redundant server answered first and was switched to
+      if (this.conn !== conn) return false; // superseded: a redundant server answered first and was switched to
       throw err;
     }
     conn.session = session;
     if (!current()) {
       await closeQuietly(client, session);
-      return;
+      return false;
     }
+    // Connected: its ServiceLevel is unknown until its item reports, not "unreachable" (a probe at
+    // start may have said so), so no switch away from it is decided on a stale null meanwhile.
+    if (this.policy && this.policy.level(index) === null) this.policy.observe(index, undefined);
     this.log.info({ event: "session_open", source: this.name, endpoint, securityMode: cfg.securityMode, securityPolicy: cfg.securityPolicy }, "OPC UA session open");
-    const subscription = await session.createSubscription2({
-      requestedPublishingInterval: cfg.publishingIntervalMs,
-      requestedMaxKeepAliveCount: 10,
-      requestedLifetimeCount: 100,
-      maxNotificationsPerPublish: 0,
-      publishingEnabled: true,
-      priority: 1,
-    });
+    let subscription: ClientSubscription;
+    try {
+      subscription = await session.createSubscription2({
+        requestedPublishingInterval: cfg.publishingIntervalMs,
+        requestedMaxKeepAliveCount: 10,
+        requestedLifetimeCount: 100,
+        maxNotificationsPerPublish: 0,
+        publishingEnabled: true,
+        priority: 1,
+      });
+    } catch (err) {
+      if (!current()) return false; // its session was closed by a switch meanwhile
+      throw err;
+    }
+    if (!current()) return false; // switched away meanwhile: the switch closed this session
     conn.subscription = subscription;
     subscription.on("subscriptionId_changed", () => {
       if (current()) this.subscriptionRecreated = true;
@@ -286,7 +299,10 @@ export class OpcuaSource<P extends SourcePoint> {
     });
     if (this.policy) this.watchServiceLevel(conn, subscription);
     this.setState("connected");
-    await this.exclusive(() => this.monitorAll());
+    await this.exclusive(async () => {
+      if (current()) await this.monitorAll(); // not on a connection a switch replaced while it waited
+    });
+    return current();
   }
 
   /** Start, reload, retries, switches and the namespace re-check change the monitored items one at a time. */
@@ -683,7 +699,9 @@ export class OpcuaSource<P extends SourcePoint> {
       this.policy.setActive(old.index);
       // The items are new there too: the hole since `from` is a gap, filled from that server's history.
       void this.connect(old.index, true).then(
-        () => this.on.gap?.(from, this.clock.now()),
+        (connected) => {
+          if (connected && this.lastNotificationAt !== undefined) this.on.gap?.(from, this.clock.now());
+        },
         (e: Error) => this.log.error({ source: this.name, err: e.message }, "reconnect failed"),
       );
       return;
@@ -693,8 +711,8 @@ export class OpcuaSource<P extends SourcePoint> {
     this.subscriptionRecreated = false;
     const now = this.clock.now();
     this.log.warn({ event: "failover_done", source: this.name, endpoint: this.endpoints[to], ms: now - started, from: new Date(from).toISOString(), to: new Date(now).toISOString() }, "reading from the redundant OPC UA server; the switch window is filled from its history");
-    // A server never connected to (all were down at start) had no items: nothing was missed there.
-    if (old.session) this.on.gap?.(from, now);
+    // Nothing ever monitored (every server was down at start): no hole to fill.
+    if (this.lastNotificationAt !== undefined) this.on.gap?.(from, now);
   }
 
   async stop(): Promise<void> {

@@ -6,7 +6,7 @@ import type { Database, Statement } from "better-sqlite3";
  * chunk over as a flat array `[pointKey, ts, value, quality, pointKey, ts, …]`.
  *
  * Stored as a BLOB of columns: a version byte, the count (u32), the timestamps (f64), the point
- * keys (u32), the qualities (u8), then the values as a JSON array of strings. Numbers are written
+ * keys (f64: any rowid), the qualities (u8), then the values as a JSON array of strings. Numbers are written
  * as bytes instead of being formatted and parsed as decimal text: encoding is about 4× and decoding
  * 3× cheaper than the JSON text of the flat array, which spools of schema 4 hold (still read).
  */
@@ -57,13 +57,13 @@ export function encodeChunk(flat: readonly unknown[]): Buffer {
   const values = new Array<string>(n);
   for (let i = 0; i < n; i++) values[i] = flat[i * FIELDS + 2] as string;
   const text = JSON.stringify(values);
-  const o = 5 + n * 13;
+  const o = 5 + n * 17;
   const buf = Buffer.allocUnsafe(o + Buffer.byteLength(text, "utf8"));
   buf[0] = BINARY_V1;
   buf.writeUInt32LE(n, 1);
   for (let i = 0, at = 5; i < n; i++, at += 8) buf.writeDoubleLE(flat[i * FIELDS + 1] as number, at);
-  for (let i = 0, at = 5 + n * 8; i < n; i++, at += 4) buf.writeUInt32LE(flat[i * FIELDS] as number, at);
-  for (let i = 0, at = 5 + n * 12; i < n; i++) buf[at++] = flat[i * FIELDS + 3] as number;
+  for (let i = 0, at = 5 + n * 8; i < n; i++, at += 8) buf.writeDoubleLE(flat[i * FIELDS] as number, at);
+  for (let i = 0, at = 5 + n * 16; i < n; i++) buf[at++] = flat[i * FIELDS + 3] as number;
   buf.write(text, o, "utf8");
   return buf;
 }
@@ -74,9 +74,9 @@ export function decodeChunk(body: Buffer | string): ChunkColumns {
   const n = body.readUInt32LE(1);
   const out: ChunkColumns = { keys: new Array(n), ts: new Array(n), values: [], quality: new Array(n) };
   for (let i = 0, at = 5; i < n; i++, at += 8) out.ts[i] = body.readDoubleLE(at);
-  for (let i = 0, at = 5 + n * 8; i < n; i++, at += 4) out.keys[i] = body.readUInt32LE(at);
-  for (let i = 0, at = 5 + n * 12; i < n; i++) out.quality[i] = body[at++] as 0 | 1 | 2;
-  out.values = JSON.parse(body.toString("utf8", 5 + n * 13)) as string[];
+  for (let i = 0, at = 5 + n * 8; i < n; i++, at += 8) out.keys[i] = body.readDoubleLE(at);
+  for (let i = 0, at = 5 + n * 16; i < n; i++) out.quality[i] = body[at++] as 0 | 1 | 2;
+  out.values = JSON.parse(body.toString("utf8", 5 + n * 17)) as string[];
   if (out.values.length !== n) throw new Error(`spool chunk holds ${out.values.length} values for ${n} samples`);
   return out;
 }

@@ -147,7 +147,7 @@ describe("browse on a 21,548-variable address space", () => {
     try {
       const yaml = removePoints(fill(full!.stdout), "Plant/Special/")
         .replace("  clientSecret: ${CLIENT_SECRET}\n", "  clientSecret: ${CLIENT_SECRET}\n  concurrency: 64\nbatch:\n  maxDelay: 500ms\n")
-        .replace(/^state: .*$/m, `state: ${JSON.stringify(join(dir.path, "run-state"))}`);
+        .replace(/^state: .*$/m, `state: ${JSON.stringify(join(dir.path, "run-state"))}\nops: { listen: off }`); // tests run in parallel: not the default port
       const file = join(dir.path, "run.yaml");
       writeFileSync(file, yaml);
       const env = { ...API_ENV, INGEST_BASE_URL: emulator.baseUrl, INGEST_TOKEN_URL: emulator.tokenUrl };

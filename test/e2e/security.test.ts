@@ -63,6 +63,7 @@ ${o.applicationName ? `  applicationName: ${o.applicationName}\n` : ""}${o.user 
   clientId: c
   clientSecret: s
 state: ${state}
+ops: { listen: off } # tests run in parallel: none may take the default port
 defaults:
   samplingInterval: 0
 points:
