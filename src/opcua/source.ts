@@ -680,6 +680,8 @@ export class OpcuaSource<P extends SourcePoint> {
     const old = this.conn;
     if (!old || !this.policy) return;
     const from = this.lastNotificationAt ?? this.lostAt ?? this.clock.now();
+    // Read before connecting: the new server's first notifications may arrive before connect() returns.
+    const monitoredBefore = this.lastNotificationAt !== undefined;
     const started = this.clock.now();
     this.log.warn({ event: "failover", source: this.name, from: old.endpoint, to: this.endpoints[to], reason, serviceLevel: this.policy.level(to) }, "switching to a redundant OPC UA server");
     this.conn = undefined;
@@ -700,7 +702,7 @@ export class OpcuaSource<P extends SourcePoint> {
       // The items are new there too: the hole since `from` is a gap, filled from that server's history.
       void this.connect(old.index, true).then(
         (connected) => {
-          if (connected && this.lastNotificationAt !== undefined) this.on.gap?.(from, this.clock.now());
+          if (connected && monitoredBefore) this.on.gap?.(from, this.clock.now());
         },
         (e: Error) => this.log.error({ source: this.name, err: e.message }, "reconnect failed"),
       );
@@ -712,7 +714,7 @@ export class OpcuaSource<P extends SourcePoint> {
     const now = this.clock.now();
     this.log.warn({ event: "failover_done", source: this.name, endpoint: this.endpoints[to], ms: now - started, from: new Date(from).toISOString(), to: new Date(now).toISOString() }, "reading from the redundant OPC UA server; the switch window is filled from its history");
     // Nothing ever monitored (every server was down at start): no hole to fill.
-    if (this.lastNotificationAt !== undefined) this.on.gap?.(from, now);
+    if (monitoredBefore) this.on.gap?.(from, now);
   }
 
   async stop(): Promise<void> {
