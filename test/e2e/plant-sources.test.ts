@@ -193,6 +193,8 @@ describe("redundant servers", () => {
     backup.addVariable("X", "Double", 0);
     backup.set("X", "Double", 7, new Date());
     await c.until(() => c.last("x") === "7", 15_000, "the backup's value");
+    // Its first value can arrive before the switch has finished (and is counted).
+    await waitFor(() => source.status().failovers === 1, 10_000, "the switch to be counted");
     expect(source.status()).toMatchObject({ endpoint: backup.endpoint, state: "connected", failovers: 1 });
     expect(c.gaps).toHaveLength(0); // nothing was monitored before: no hole to report
     await started; // the first connect to the primary was given up, not left retrying
