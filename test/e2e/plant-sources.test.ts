@@ -221,11 +221,13 @@ describe("redundant servers", () => {
     await c.until(() => c.last("x") === "1", 10_000, "the primary's value");
     primary.setServiceLevel(100);
     await c.until(() => c.last("x") === "2", 10_000, "the backup's value after the switch");
+    await c.until(() => c.gaps.length > 0, 10_000, "the switch done"); // its first value can come before
     expect(source.status()).toMatchObject({ endpoint: backup.endpoint, failovers: 1 });
     expect(c.gaps.length).toBe(1);
     const restored = Date.now();
     primary.setServiceLevel(255);
     await c.until(() => c.last("x") === "1", 15_000, "back on the primary");
+    await c.until(() => c.gaps.length > 1, 10_000, "the switch back done");
     expect(Date.now() - restored).toBeGreaterThanOrEqual(2_000); // held, not at once
     expect(source.status()).toMatchObject({ endpoint: primary.endpoint, failovers: 2, serviceLevel: 255 });
   }, 60_000);
