@@ -2,15 +2,15 @@ import type { Database, Statement } from "better-sqlite3";
 
 /**
  * The spool stores one row per group commit (a chunk), not one per sample: a commit of 5,000
- * samples is one INSERT, not 5,000, and an acknowledged chunk is one DELETE. Callers hand a
- * chunk over as a flat array `[pointKey, ts, value, quality, pointKey, ts, …]`.
+ * samples is one INSERT, not 5,000, and an acknowledged chunk is one DELETE.
  *
  * Stored as a BLOB of columns: a version byte, the count (u32), the timestamps (f64), the point
- * keys (f64: any rowid), the qualities (u8), then the values as a JSON array of strings. Numbers are written
- * as bytes instead of being formatted and parsed as decimal text: encoding is about 4× and decoding
- * 3× cheaper than the JSON text of the flat array, which spools of schema 4 hold (still read).
+ * keys (f64: any rowid), the qualities (u8), then the values as a JSON array of strings. Numbers are
+ * written as bytes instead of being formatted and parsed as decimal text: encoding is about 4× and
+ * decoding 3× cheaper than the JSON text of a flat array `[pointKey, ts, value, quality, …]`, which
+ * spools of schema 4 hold (still read).
  */
-export const FIELDS = 4;
+const FIELDS = 4;
 
 /** First byte of a binary chunk (a JSON chunk starts with "["). */
 const BINARY_V1 = 1;
@@ -39,7 +39,7 @@ export interface StoredChunk {
   body: Buffer | string;
 }
 
-/** A chunk's samples as columns. */
+/** A chunk's samples as columns (one entry per sample in each). */
 export interface ChunkColumns {
   keys: number[];
   ts: number[];
@@ -48,22 +48,25 @@ export interface ChunkColumns {
 }
 
 /** Writes samples of any points as one chunk; returns its id. Runs inside the caller's transaction. */
-export function writeChunk(st: ChunkStatements, arrived: number, flat: readonly unknown[], bytes: number): number {
-  return Number(st.insert.run(arrived, flat.length / FIELDS, bytes, encodeChunk(flat)).lastInsertRowid);
+export function writeChunk(st: ChunkStatements, arrived: number, c: ChunkColumns, bytes: number): number {
+  return Number(st.insert.run(arrived, c.values.length, bytes, encodeChunk(c)).lastInsertRowid);
 }
 
-export function encodeChunk(flat: readonly unknown[]): Buffer {
-  const n = flat.length / FIELDS;
-  const values = new Array<string>(n);
-  for (let i = 0; i < n; i++) values[i] = flat[i * FIELDS + 2] as string;
-  const text = JSON.stringify(values);
+/** Empty columns, for a writer to push samples into. */
+export function newColumns(): ChunkColumns {
+  return { keys: [], ts: [], values: [], quality: [] };
+}
+
+function encodeChunk(c: ChunkColumns): Buffer {
+  const n = c.values.length;
+  const text = JSON.stringify(c.values);
   const o = 5 + n * 17;
   const buf = Buffer.allocUnsafe(o + Buffer.byteLength(text, "utf8"));
   buf[0] = BINARY_V1;
   buf.writeUInt32LE(n, 1);
-  for (let i = 0, at = 5; i < n; i++, at += 8) buf.writeDoubleLE(flat[i * FIELDS + 1] as number, at);
-  for (let i = 0, at = 5 + n * 8; i < n; i++, at += 8) buf.writeDoubleLE(flat[i * FIELDS] as number, at);
-  for (let i = 0, at = 5 + n * 16; i < n; i++) buf[at++] = flat[i * FIELDS + 3] as number;
+  for (let i = 0, at = 5; i < n; i++, at += 8) buf.writeDoubleLE(c.ts[i]!, at);
+  for (let i = 0, at = 5 + n * 8; i < n; i++, at += 8) buf.writeDoubleLE(c.keys[i]!, at);
+  for (let i = 0, at = 5 + n * 16; i < n; i++) buf[at++] = c.quality[i]!;
   buf.write(text, o, "utf8");
   return buf;
 }

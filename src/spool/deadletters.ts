@@ -1,5 +1,5 @@
 import BetterSqlite3, { type Database, type Statement } from "better-sqlite3";
-import { chunkStatements, sampleBytes, writeChunk } from "./chunks.js";
+import { chunkStatements, newColumns, sampleBytes, writeChunk } from "./chunks.js";
 import { migrate } from "./schema.js";
 
 export interface DeadLetter {
@@ -96,13 +96,16 @@ export class DeadLetterStore {
       const now = Date.now();
       for (const l of letters) {
         const key = (findPoint.get(l.pointId) as number | undefined) ?? Number(addPoint.run(l.pointId).lastInsertRowid);
-        const flat: unknown[] = [];
+        const c = newColumns();
         let bytes = 0;
         for (const [ts, value, quality] of l.samples) {
-          flat.push(key, ts, value, quality);
+          c.keys.push(key);
+          c.ts.push(ts);
+          c.values.push(value);
+          c.quality.push(quality as 0 | 1 | 2);
           bytes += sampleBytes(value);
         }
-        if (flat.length) writeChunk(chunks, now, flat, bytes);
+        if (c.values.length) writeChunk(chunks, now, c, bytes);
         remove.run(l.id);
         n += l.samples.length;
       }

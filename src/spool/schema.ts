@@ -1,5 +1,5 @@
 import type { Database } from "better-sqlite3";
-import { chunkStatements, sampleBytes, writeChunk } from "./chunks.js";
+import { chunkStatements, newColumns, sampleBytes, writeChunk } from "./chunks.js";
 import { ConnectorError } from "../core/errors.js";
 
 type Migration = string | ((db: Database) => void);
@@ -59,13 +59,16 @@ const MIGRATIONS: Migration[] = [
     for (let after = 0; ; ) {
       const rows = page.all(after) as { id: number; point: number; ts: number; value: string; quality: number; arrived: number }[];
       if (rows.length === 0) break;
-      const flat: unknown[] = [];
+      const c = newColumns();
       let bytes = 0;
       for (const r of rows) {
-        flat.push(r.point, r.ts, r.value, r.quality);
+        c.keys.push(r.point);
+        c.ts.push(r.ts);
+        c.values.push(r.value);
+        c.quality.push(r.quality as 0 | 1 | 2);
         bytes += sampleBytes(r.value);
       }
-      writeChunk(st, rows[0]!.arrived, flat, bytes);
+      writeChunk(st, rows[0]!.arrived, c, bytes);
       after = rows[rows.length - 1]!.id;
     }
     db.exec("DROP TABLE samples");

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Sample, Value } from "../core/types.js";
 import { Checkpoints } from "./checkpoints.js";
-import { chunkStatements, decodeChunk, FIELDS, sampleBytes, writeChunk, type ChunkStatements, type StoredChunk } from "./chunks.js";
+import { chunkStatements, decodeChunk, newColumns, sampleBytes, writeChunk, type ChunkStatements, type StoredChunk } from "./chunks.js";
 import { DeadLetterStore, deadLetterStatement } from "./deadletters.js";
 import { migrate } from "./schema.js";
 
@@ -257,21 +257,21 @@ export class Spool {
         this.st.insertPoint.run(p.id); // OR IGNORE: another process may have added it meanwhile
         p.key = this.st.findPoint.get(p.id) as number;
       }
-      // Slices of a bounded size: a chunk's JSON stays a regular young string that dies at once, not a
-      // large object that only a full GC reclaims (which made the heap grow several times the live set).
+      // Slices of a bounded size: a chunk's encoding stays a small young object that dies at once, not a
+      // large one that only a full GC reclaims (which made the heap grow several times the live set).
       for (let start = 0; start < n; ) {
         let end = start;
         let bytes = 0;
         while (end < n && end - start < CHUNK_SAMPLES && bytes < CHUNK_BYTES) bytes += sampleBytes(this.buffer[end++]!.value);
-        const flat: unknown[] = new Array((end - start) * FIELDS);
-        for (let i = start, j = 0; i < end; i++, j += FIELDS) {
+        const c = newColumns();
+        for (let i = start; i < end; i++) {
           const s = this.buffer[i]!;
-          flat[j] = this.bufferPoints[i]!.key;
-          flat[j + 1] = s.ts;
-          flat[j + 2] = s.value;
-          flat[j + 3] = s.quality;
+          c.keys.push(this.bufferPoints[i]!.key);
+          c.ts.push(s.ts);
+          c.values.push(s.value);
+          c.quality.push(s.quality);
         }
-        slices.push({ id: writeChunk(this.chunks, this.bufferArrived[start]!, flat, bytes), start, end, bytes });
+        slices.push({ id: writeChunk(this.chunks, this.bufferArrived[start]!, c, bytes), start, end, bytes });
         start = end;
       }
       for (const l of this.letters) this.st.letter.run(...l);
