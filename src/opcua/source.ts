@@ -367,12 +367,14 @@ export class OpcuaSource<P extends SourcePoint> {
       const params = monitoringParameters(entries[0]!.slot.point!.config);
       for (let start = 0; start < entries.length; start += perCall) {
         const chunk = entries.slice(start, start + perCall);
+        // The handler keeps only the slots: the request's item objects would otherwise live as long as the group.
+        const slots = chunk.map((c) => c.slot);
         // The handler goes on before the create request: the initial values may arrive in the very
         // next publish response, before an awaited monitorItems() would have returned.
         const group = ClientMonitoredItemGroup.create(subscription, chunk.map((c) => c.item), params, TimestampsToReturn.Both);
         group.on("changed", (_item, dv, i) => {
           if (this.conn !== conn) return;
-          const slot = chunk[i]!.slot;
+          const slot = slots[i]!;
           if (slot.point) this.deliver(slot, toRaw(dv, this.clock.now()));
         });
         await new Promise<void>((resolve, reject) => {
@@ -381,7 +383,7 @@ export class OpcuaSource<P extends SourcePoint> {
         });
         this.groups.push(group);
         group.monitoredItems.forEach((item, i) => {
-          const slot = chunk[i]!.slot;
+          const slot = slots[i]!;
           slot.item = item;
           const status = item.statusCode;
           if (status.isGood() || !slot.point) return;

@@ -19,19 +19,18 @@ export function qualityOf(statusCode: number): 0 | 1 | 2 {
   return severity === 0 ? 0 : severity === 1 ? 1 : 2;
 }
 
-type Picked = { ts: number; fallback?: "server" | "received" };
+/** The timestamp the point is configured to take, or the next one present (`fallbackOf` says which). */
+function pickTimestamp(raw: RawDataValue, source: PointSettings["timestamp"]): number {
+  if (source === "source") return raw.sourceTimestamp ?? raw.serverTimestamp ?? raw.receivedAt;
+  if (source === "server") return raw.serverTimestamp ?? raw.receivedAt;
+  return raw.receivedAt;
+}
 
-function pickTimestamp(raw: RawDataValue, source: PointSettings["timestamp"]): Picked {
-  if (source === "source") {
-    if (raw.sourceTimestamp !== null) return { ts: raw.sourceTimestamp };
-    if (raw.serverTimestamp !== null) return { ts: raw.serverTimestamp, fallback: "server" };
-    return { ts: raw.receivedAt, fallback: "received" };
-  }
-  if (source === "server") {
-    if (raw.serverTimestamp !== null) return { ts: raw.serverTimestamp };
-    return { ts: raw.receivedAt, fallback: "received" };
-  }
-  return { ts: raw.receivedAt };
+/** Which timestamp stood in for the configured one; undefined when it was there. Apart from pickTimestamp so the usual case allocates nothing. */
+function fallbackOf(raw: RawDataValue, source: PointSettings["timestamp"]): "server" | "received" | undefined {
+  if (source === "source" && raw.sourceTimestamp === null) return raw.serverTimestamp !== null ? "server" : "received";
+  if (source === "server" && raw.serverTimestamp === null) return "received";
+  return undefined;
 }
 
 /**
@@ -44,7 +43,7 @@ export function convert(pointId: string, raw: RawDataValue, settings: PointSetti
   const label = enumLabels && raw.dataType === DataTypeId.Int32 && raw.arrayType === 0 ? enumLabels[raw.value as number] : undefined;
   const value = label ?? presentValue(raw.dataType, raw.arrayType, raw.value, settings);
   if (value instanceof Skip) return { ok: false, reason: value.reason };
-  const picked = pickTimestamp(raw, settings.timestamp);
-  const sample: Sample = { pointId, ts: Math.floor(picked.ts), value, quality };
-  return picked.fallback ? { ok: true, sample, fallback: picked.fallback } : { ok: true, sample };
+  const sample: Sample = { pointId, ts: Math.floor(pickTimestamp(raw, settings.timestamp)), value, quality };
+  const fallback = fallbackOf(raw, settings.timestamp);
+  return fallback ? { ok: true, sample, fallback } : { ok: true, sample };
 }

@@ -7,6 +7,7 @@ import {
   decodeCursor,
   encodeCursor,
   isJsonApiContentType,
+  parseGeneral,
   parseTimestamp,
   type Problem,
 } from "../../src/dev/emulator-validate.js";
@@ -41,6 +42,24 @@ describe("parseTimestamp", () => {
     const parsed = parseTimestamp(text);
     expect(parsed?.ms).toBe(Date.parse(iso));
     expect(parsed?.canonical).toBe(text === iso);
+  });
+
+  it("reads the canonical form without the general parser and agrees with it, invalid days and times included", () => {
+    // Every day boundary of a few years (leap, not leap, year 0, year 9999) and random instants.
+    const texts: string[] = [];
+    for (const year of ["0000", "1900", "2000", "2023", "2024", "9999"]) {
+      for (let month = 0; month <= 13; month++) {
+        for (const day of [0, 1, 28, 29, 30, 31, 32]) texts.push(`${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}T23:59:59.999Z`);
+      }
+    }
+    for (const time of ["24:00:00.000", "23:60:00.000", "23:59:60.000", "00:00:00.000", "12:34:56.78a"]) texts.push(`2024-02-29T${time}Z`);
+    let seed = 42;
+    for (let i = 0; i < 2_000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      texts.push(new Date(-62_167_219_200_000 + (seed / 2 ** 31) * 315_537_897_599_999).toISOString());
+    }
+    for (const text of texts) expect(parseTimestamp(text), text).toEqual(parseGeneral(text));
+    expect(texts.filter((t) => parseTimestamp(t) === undefined).length).toBeGreaterThan(100);
   });
 
   it("flags sub-millisecond digits so range bounds can round up", () => {
