@@ -45,4 +45,16 @@ describe("values body", () => {
     });
     expect(JSON.parse(valuesBody(samples, true)).data[0].attributes.qualityOfValue).toBe(1);
   });
+
+  it("is exactly the JSON text of the document, whatever the value holds and whatever the timestamp", () => {
+    const values = ["", "12.66", "-1.5e-7", 'say "hi"', "back\\slash", "tab\there", "\u0000\u001f\u007f", "Grüße", "温度", "🌡️ 21 °C", "\ud800 lone", "x".repeat(500)];
+    const stamps = [0, 59_999, 60_000, Date.parse("2000-05-11T10:32:54.964Z"), Date.parse("2024-02-29T23:59:59.999Z"), -1, Date.parse("9999-12-31T23:59:59.999Z"), Date.parse("+010000-01-01T00:00:00.000Z")];
+    const samples = values.flatMap((value, i) => stamps.map((ts, k) => ({ pointId: "p", ts, value, quality: ((i + k) % 3) as 0 | 1 | 2 })));
+    for (const quality of [false, true]) {
+      const reference = JSON.stringify({
+        data: samples.map((s) => ({ type: "PointValue", attributes: { timestamp: new Date(s.ts).toISOString(), value: s.value, ...(quality && { qualityOfValue: s.quality }) } })),
+      });
+      expect(valuesBody(samples, quality)).toBe(reference);
+    }
+  });
 });
