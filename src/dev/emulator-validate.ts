@@ -44,7 +44,7 @@ let lastMidnight = 0;
  * connector it measures. Anything else (offsets, other fraction lengths, a bad field) is left to
  * parseGeneral, which decides; the unit test checks both agree.
  */
-function parseCanonical(text: string): ParsedTimestamp | undefined {
+export function parseCanonical(text: string): ParsedTimestamp | undefined {
   if (text.length !== 24 || text.charCodeAt(23) !== 90 /* Z */ || text[4] !== "-" || text[7] !== "-" || text[10] !== "T" || text[13] !== ":" || text[16] !== ":" || text[19] !== ".") return undefined;
   for (const i of CANONICAL_DIGITS) {
     const c = text.charCodeAt(i);
