@@ -124,10 +124,17 @@ export class LiveFlow {
     return points.map((config) => {
       const old = kept.get(config.pointId);
       if (old) return { ...old, config };
-      const point: LivePoint = { config, counters: this.stats.point(config.pointId) };
-      const fillAfter = last.get(config.pointId);
-      if (fillAfter !== undefined) point.fillAfter = fillAfter;
-      return point;
+      // Every field from the start: one in-object shape for all points.
+      return {
+        config,
+        counters: this.stats.point(config.pointId),
+        last: undefined,
+        lastAt: undefined,
+        fillAfter: last.get(config.pointId),
+        noHistory: false,
+        lastBeforeLoss: undefined,
+        enumLabels: undefined,
+      };
     });
   }
 

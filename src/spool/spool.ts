@@ -3,8 +3,9 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Sample, Value } from "../core/types.js";
 import { Checkpoints } from "./checkpoints.js";
-import { chunkStatements, decodeChunk, newColumns, sampleBytes, writeChunk, type ChunkStatements, type StoredChunk } from "./chunks.js";
+import { chunkStatements, decodeChunk, newColumns, sampleBytes, writeChunk, type ChunkColumns, type ChunkStatements, type StoredChunk } from "./chunks.js";
 import { DeadLetterStore, deadLetterStatement } from "./deadletters.js";
+import { MemChunk, PointQueue } from "./queue.js";
 import { migrate } from "./schema.js";
 
 export interface SpoolOptions {
@@ -44,39 +45,6 @@ export interface CommitResult {
   droppedOldest: number;
 }
 
-/** One group commit as stored: deleted once every sample in it is acknowledged. */
-interface Chunk {
-  id: number;
-  arrived: number;
-  count: number;
-  bytes: number;
-  /** Samples not yet acknowledged. */
-  pending: number;
-  dropped: boolean;
-}
-
-/**
- * A point's sendable samples in memory, oldest first, from `head`; the first `inflight` are with the
- * sender. Columns, not objects: a sample waits here for maxDelay or an outage, long enough to reach
- * V8's old generation, so it is kept as a double, a string and a small integer (the Sample objects of
- * the conversion die young), and the sender's row objects are made when a batch is taken.
- */
-interface PointQueue {
-  key: number;
-  id: string;
-  ts: number[];
-  values: string[];
-  quality: (0 | 1 | 2)[];
-  chunks: Chunk[];
-  arrived: number[];
-  head: number;
-  inflight: number;
-  /** Newest timestamp appended, for point_progress (-1: none since start). */
-  newest: number;
-  /** The commit that last reported this point as added: one Map entry per point, not a lookup per sample. */
-  mark: number;
-}
-
 const DEFAULT_MEMORY_ROWS = 100_000;
 /** A chunk holds at most this many samples and about this many bytes (see commit). */
 const CHUNK_SAMPLES = 1_000;
@@ -98,7 +66,7 @@ export class Spool {
   private readonly points = new Map<string, PointQueue>();
   private readonly byKey = new Map<number, PointQueue>();
   /** Chunks held in memory with samples not yet acknowledged, by id (ascending insertion). */
-  private readonly live = new Map<number, Chunk>();
+  private readonly live = new Map<number, MemChunk>();
   private buffer: Sample[] = [];
   private bufferPoints: PointQueue[] = [];
   private bufferArrived: number[] = [];
@@ -174,8 +142,8 @@ export class Spool {
   backlog(): { pointId: string; firstArrived: number }[] {
     const out: { pointId: string; firstArrived: number }[] = [];
     for (const p of this.points.values()) {
-      const first = p.head + p.inflight;
-      if (first < p.ts.length) out.push({ pointId: p.id, firstArrived: p.arrived[first]! });
+      const first = p.firstUnreadArrival;
+      if (first !== undefined) out.push({ pointId: p.id, firstArrived: first });
     }
     return out.sort((a, b) => a.firstArrived - b.firstArrived);
   }
@@ -249,7 +217,7 @@ export class Spool {
       this.fill(added, seq);
       return { added, droppedOldest: 0 };
     }
-    const slices: { id: number; start: number; end: number; bytes: number }[] = [];
+    const slices: { id: number; start: number; end: number; bytes: number; columns: ChunkColumns }[] = [];
     let dropped: { upTo: number; samples: number } | undefined;
     const registering = this.unregistered;
     const tx = this.db.transaction(() => {
@@ -271,7 +239,7 @@ export class Spool {
           c.values.push(s.value);
           c.quality.push(s.quality);
         }
-        slices.push({ id: writeChunk(this.chunks, this.bufferArrived[start]!, c, bytes), start, end, bytes });
+        slices.push({ id: writeChunk(this.chunks, this.bufferArrived[start]!, c, bytes), start, end, bytes, columns: c });
         start = end;
       }
       for (const l of this.letters) this.st.letter.run(...l);
@@ -305,23 +273,20 @@ export class Spool {
       const first = slices[0]!.id;
       const direct = this.caughtUp && first === this.loadedUpTo + 1 && this.memRows < this.memoryLimit;
       for (const slice of slices) {
-        const { id, start, end } = slice;
-        const chunk: Chunk = { id, arrived: this.bufferArrived[start]!, count: end - start, bytes: slice.bytes, pending: end - start, dropped: false };
+        const { id, start, end, columns } = slice;
         this.lastChunkId = Math.max(this.lastChunkId, id);
         if (!direct) {
           this.caughtUp = false; // on disk only: fill() brings it, in order
           this.ownOnDisk.add(id);
           continue;
         }
+        // The columns just encoded are the chunk's memory too: no copy per sample.
+        const at = this.bufferArrived.slice(start, end);
+        const chunk = new MemChunk(id, at[0]!, end - start, slice.bytes, columns.ts, columns.values, columns.quality, at);
         this.live.set(id, chunk);
         for (let i = start; i < end; i++) {
           const p = this.bufferPoints[i]!;
-          const s = this.buffer[i]!;
-          p.ts.push(s.ts);
-          p.values.push(s.value);
-          p.quality.push(s.quality);
-          p.chunks.push(chunk);
-          p.arrived.push(this.bufferArrived[i]!);
+          p.push(chunk, i - start);
           if (p.mark !== seq) {
             p.mark = seq;
             added.set(p.id, this.bufferArrived[i]!);
@@ -377,16 +342,8 @@ export class Spool {
     }
     // A maintenance commit ran (nothing is left to delete): the size is what the table holds.
     this.bytes = (this.db.prepare("SELECT COALESCE(SUM(bytes), 0) FROM chunks").pluck().get() as number) ?? 0;
-    for (const p of this.points.values()) {
-      // Dropped entries are the oldest: right after the in-flight ones (which the sender settles).
-      const from = p.head + p.inflight;
-      let to = from;
-      while (to < p.ts.length && p.chunks[to]!.dropped) to++;
-      if (to > from) {
-        cut(p, from, to - from);
-        this.memRows -= to - from;
-      }
-    }
+    // Dropped samples are the oldest: right after the in-flight ones (which the sender settles).
+    for (const p of this.points.values()) this.memRows -= p.forgetDropped();
     if (this.loadedUpTo < upTo) this.loadedUpTo = upTo;
     this.rows -= samples;
     this.droppedOldest += samples;
@@ -404,7 +361,7 @@ export class Spool {
       }
       for (const c of stored) {
         const d = decodeChunk(c.body);
-        const chunk: Chunk = { id: c.id, arrived: c.arrived, count: c.count, bytes: c.bytes, pending: c.count, dropped: false };
+        const chunk = new MemChunk(c.id, c.arrived, c.count, c.bytes, d.ts, d.values, d.quality, undefined);
         if (!this.ownOnDisk.delete(c.id) && c.id > this.openedUpTo) {
           // Written by another process since we opened the file (`deadletter retry`): not counted yet.
           this.rows += c.count;
@@ -414,11 +371,7 @@ export class Spool {
         this.live.set(c.id, chunk);
         for (let i = 0; i < d.values.length; i++) {
           const p = this.pointByKey(d.keys[i]!);
-          p.ts.push(d.ts[i]!);
-          p.values.push(d.values[i]!);
-          p.quality.push(d.quality[i]!);
-          p.chunks.push(chunk);
-          p.arrived.push(c.arrived);
+          p.push(chunk, i);
           if (added && p.mark !== seq) {
             p.mark = seq;
             added.set(p.id, c.arrived);
@@ -434,53 +387,28 @@ export class Spool {
   /** Hand the next rows of a point to the sender (oldest first); one batch in flight per point. */
   take(pointId: string, limit: number): SpoolRow[] {
     const p = this.points.get(pointId);
-    if (!p || p.inflight > 0) return [];
-    const end = Math.min(p.ts.length, p.head + limit);
-    if (end <= p.head) return [];
-    p.inflight = end - p.head;
-    const out: SpoolRow[] = new Array(end - p.head);
-    for (let i = p.head; i < end; i++) out[i - p.head] = { ts: p.ts[i]!, value: p.values[i]!, quality: p.quality[i]! };
-    return out;
+    return p ? p.take(limit) : [];
   }
 
   /** The batch was not delivered (transient failure): it is taken again, first. */
   release(pointId: string, _rows?: readonly SpoolRow[]): void {
-    const p = this.points.get(pointId);
-    if (p) p.inflight = 0;
+    this.points.get(pointId)?.release();
   }
 
   /** The API took the point's batch in flight (204/202): its chunks go once all their samples did. */
   ack(pointId: string, _rows?: readonly SpoolRow[]): void {
     const p = this.points.get(pointId);
     if (!p || p.inflight === 0) return;
-    const end = p.head + p.inflight;
-    let settled = 0;
-    for (let i = p.head; i < end; i++) {
-      const c = p.chunks[i]!;
-      if (c.dropped) continue;
-      settled++;
-      if (--c.pending === 0) {
-        this.deletable.push(c.id);
-        this.deletableBytes += c.bytes;
-        this.live.delete(c.id);
-      }
-    }
-    this.rows -= settled;
     this.memRows -= p.inflight;
-    p.inflight = 0;
-    p.head = end;
-    if (p.head === p.ts.length) {
-      p.ts.length = 0;
-      p.values.length = 0;
-      p.quality.length = 0;
-      p.chunks.length = 0;
-      p.arrived.length = 0;
-      p.head = 0;
-    } else if (p.head > 1024 && p.head * 2 > p.ts.length) {
-      cut(p, 0, p.head);
-      p.head = 0;
-    }
+    this.rows -= p.ack(this.emptied);
   }
+
+  /** A chunk's last sample was acknowledged: it is deleted from the file by the next maintenance commit. */
+  private readonly emptied = (c: MemChunk): void => {
+    this.deletable.push(c.id);
+    this.deletableBytes += c.bytes;
+    this.live.delete(c.id);
+  };
 
   /** Permanently refused: kept with the API's answer (written in the next commit), then acknowledged. */
   deadLetter(pointId: string, rows: readonly SpoolRow[], status: number, detail: string, overwrite: boolean, at: number): void {
@@ -489,14 +417,12 @@ export class Spool {
   }
 
   unread(pointId: string): number {
-    const p = this.points.get(pointId);
-    return p ? p.ts.length - p.head - p.inflight : 0;
+    return this.points.get(pointId)?.unread ?? 0;
   }
 
   /** Arrival time of the oldest sendable row of a point. */
   firstUnreadArrival(pointId: string): number | undefined {
-    const p = this.points.get(pointId);
-    return p ? p.arrived[p.head + p.inflight] : undefined;
+    return this.points.get(pointId)?.firstUnreadArrival;
   }
 
   /** Arrival time of the oldest unacknowledged stored sample, for the "oldest unsent sample" metric. */
@@ -551,7 +477,7 @@ export class Spool {
   private point(pointId: string): PointQueue {
     let p = this.points.get(pointId);
     if (!p) {
-      p = emptyQueue(-1, pointId);
+      p = new PointQueue(-1, pointId);
       this.points.set(pointId, p);
       this.unregistered.push(p);
     }
@@ -567,7 +493,7 @@ export class Spool {
 
   private addPoint(key: number, id: string): PointQueue {
     // A point of ours not registered yet keeps its queue (its buffered samples point at it): it only learns its key.
-    const p = this.points.get(id) ?? emptyQueue(key, id);
+    const p = this.points.get(id) ?? new PointQueue(key, id);
     p.key = key;
     this.points.set(id, p);
     this.byKey.set(key, p);
@@ -597,19 +523,6 @@ export class Spool {
       this.db.close();
     }
   }
-}
-
-function emptyQueue(key: number, id: string): PointQueue {
-  return { key, id, ts: [], values: [], quality: [], chunks: [], arrived: [], head: 0, inflight: 0, newest: -1, mark: 0 };
-}
-
-/** Remove `n` entries of a queue from `at`. */
-function cut(p: PointQueue, at: number, n: number): void {
-  p.ts.splice(at, n);
-  p.values.splice(at, n);
-  p.quality.splice(at, n);
-  p.chunks.splice(at, n);
-  p.arrived.splice(at, n);
 }
 
 /** One statement per batch of ids (SQLite allows 32,766 parameters). */
