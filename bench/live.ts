@@ -3,7 +3,7 @@
 // and, for the floor, a bare node-opcua client (procs/bare: the receive floor) and a bare undici client
 // replaying the connector's request mix (procs/send: the send floor). CPU and memory come from /proc;
 // values produced from the server, values delivered, requests and latency from the emulator.
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bucketsBetween, percentileMs, type LatencyBuckets } from "../src/dev/emulator-latency.js";
 import type { EmulatorStats } from "../src/dev/emulator.js";
@@ -128,8 +128,10 @@ class ConnectorProc {
 
   static start(mappingFile: string, profileDir?: string): ConnectorProc {
     // The inspector only to force a full GC when the live heap is measured (idle otherwise).
-    // BENCH_NODE_ARGS: extra node/V8 flags for the connector only (e.g. to compare heap settings).
-    const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    // The connector runs with the V8 flags the image ships (the Dockerfile's NODE_OPTIONS), so the bench
+    // measures the product as deployed; BENCH_NODE_ARGS replaces them (e.g. to compare heap settings,
+    // BENCH_NODE_ARGS=" " for none).
+    const extra = (process.env.BENCH_NODE_ARGS ?? shippedNodeOptions()).split(" ").filter(Boolean);
     const nodeArgs = ["--inspect=127.0.0.1:0", ...extra, ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
     const spawnedAt = Date.now();
     const child = spawnNode("connector", CLI, ["run", "--config", mappingFile, "--log-level", "info"], { nodeArgs, cwd: ROOT });
@@ -166,6 +168,12 @@ class ConnectorProc {
     }
     return out;
   }
+}
+
+/** NODE_OPTIONS of the container image ("" when the Dockerfile sets none). */
+export function shippedNodeOptions(): string {
+  const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+  return /^ENV NODE_OPTIONS=(.*)$/m.exec(dockerfile)?.[1]?.replace(/^"|"$/g, "").trim() ?? "";
 }
 
 function mappingYaml(o: {

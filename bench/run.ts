@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { http, pipeline, spoolAppend } from "./micro.js";
-import { live, outageDrain, ROOT, type ScenarioResult } from "./live.js";
+import { live, outageDrain, ROOT, shippedNodeOptions, type ScenarioResult } from "./live.js";
 import { BENCH_DIR, killAll } from "./lib/proc.js";
 import { contention, floor, machine, ratio, ratioToReceive, table, targetLines, type Row, type Target } from "./lib/report.js";
 
@@ -202,9 +202,10 @@ console.log(`live: separate processes on loopback; publishingInterval 100 ms, sa
 // Paste-ready for the README's Performance section: the date and the machine of this run, the table, the targets.
 const date = started.toISOString().slice(0, 10);
 const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
+const connectorFlags = (process.env.BENCH_NODE_ARGS ?? shippedNodeOptions()).trim();
 const markdown = [
   `Measured on ${date} on a ${m.nproc}-core machine (\`nproc\` ${m.nproc}, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.kernel}),`,
-  `${busy(before)} at the start, ${busy(after)} at the end (\`${command}\`, ${took.toFixed(0)} s):`,
+  `${busy(before)} at the start, ${busy(after)} at the end (\`${command}\`, ${took.toFixed(0)} s; connector node flags: \`${connectorFlags || "none"}\`):`,
   "",
   table(rows),
   ...(targets.length ? ["", "```", targetLines(targets), "```"] : []),

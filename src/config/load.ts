@@ -32,7 +32,7 @@ export function loadMapping(file: string, env: Env = process.env): Mapping {
 export function parseMapping(text: string, file: string, env: Env = process.env): Mapping {
   const lines = new LineCounter();
   // Plain messages: the pretty form quotes the source line, which may hold a secret.
-  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const document = withPlainEnv(() => parseDocument(text, { lineCounter: lines, prettyErrors: false }));
   if (document.errors.length > 0) {
     throw new MappingError(document.errors.map((error) => syntaxProblem(error, file, lines)));
   }
@@ -69,4 +69,19 @@ export function parseMapping(text: string, file: string, env: Env = process.env)
     throw new MappingError(issues.map(toProblem).sort((a, b) => a.line - b.line || a.column - b.column));
   }
   return normalize(data, absolute, secrets, (index) => locator.at(["points", index]).line);
+}
+
+/**
+ * Runs `parse` with process.env as a plain copy. yaml's parser reads process.env.LOG_TOKENS for every
+ * token, and the real process.env is a lookup in the C++ environment each time: 28 % of the parse of
+ * a 100,000-point mapping (4.0 → 2.9 s measured). Synchronous, so nothing else sees the copy.
+ */
+function withPlainEnv<T>(parse: () => T): T {
+  const env = process.env;
+  process.env = { ...env };
+  try {
+    return parse();
+  } finally {
+    process.env = env;
+  }
 }
