@@ -19,7 +19,7 @@ export class MemChunk {
   constructor(
     readonly id: number,
     readonly arrived: number,
-    readonly count: number,
+    count: number,
     readonly bytes: number,
     readonly ts: readonly number[],
     /** Cleared as samples are acknowledged: a chunk kept by one slow point holds no sent values. */
@@ -72,7 +72,7 @@ export class PointQueue {
 
   push(c: MemChunk, i: number): void {
     c.nextChunk[i] = undefined;
-    if (this.tailChunk === undefined || this.count === 0) {
+    if (this.count === 0 || this.tailChunk === undefined) {
       this.headChunk = c;
       this.headIdx = i;
     } else {
