@@ -2,13 +2,15 @@
 // listing every problem, or the normalized Mapping.
 import { readFileSync } from "node:fs";
 import { resolve, dirname } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import { duplicateIssues } from "./duplicates.js";
 import { MappingError, type MappingProblem } from "./errors.js";
 import { describeFileError, readReferencedFiles } from "./files.js";
 import { interpolate, type Env } from "./interpolate.js";
 import type { Issue } from "./messages.js";
 import { normalize } from "./normalize.js";
+import { findPointsBlock } from "./points-block.js";
+import { asRecord } from "./raw.js";
 import { formatPath, Locator } from "./positions.js";
 import { crossKeyIssues } from "./rules.js";
 import { syntaxProblem } from "./syntax.js";
@@ -30,6 +32,46 @@ export function loadMapping(file: string, env: Env = process.env): Mapping {
 
 /** Like loadMapping, from text; `file` names it in messages and anchors relative paths. */
 export function parseMapping(text: string, file: string, env: Env = process.env): Mapping {
+  return withPlainEnv(() => parseInSlices(text, file, env)) ?? parseWhole(text, file, env);
+}
+
+/**
+ * The mapping with its points parsed a slice at a time (points-block.ts), for a large file's memory
+ * and time; undefined when the file is not of that layout or has any problem at all, so every
+ * message comes from parseWhole, with its positions. The same steps as parseWhole otherwise.
+ */
+export function parseInSlices(text: string, file: string, env: Env): Mapping | undefined {
+  const block = findPointsBlock(text);
+  if (block === undefined) return undefined;
+  const document = parseDocument(block.rest, { prettyErrors: false });
+  if (document.errors.length > 0 || interpolate(document, env, takesTextOnly).length > 0) return undefined;
+  const raw = asRecord(toJS(document));
+  if (!Array.isArray(raw?.points) || raw.points.length !== 0) return undefined;
+  const points: unknown[] = [];
+  const pointLines: number[] = [];
+  for (const slice of block.slices) {
+    const lines = new LineCounter();
+    const part = parseDocument(slice.text, { lineCounter: lines, prettyErrors: false });
+    const items = isSeq(part.contents) ? part.contents.items : undefined;
+    if (part.errors.length > 0 || items?.length !== slice.items) return undefined;
+    if (interpolate(part, env, (path) => takesTextOnly(["points", ...path])).length > 0) return undefined;
+    // The line of an item is where its node starts, as Locator.at(["points", i]) answers it.
+    for (const item of items) pointLines.push(slice.line - 1 + lines.linePos((item as { range?: number[] } | null)?.range?.[0] ?? 0).line);
+    const values = toJS(part);
+    if (!Array.isArray(values)) return undefined;
+    for (const value of values) points.push(value);
+  }
+  raw.points = points;
+  const absolute = resolve(file);
+  const { data, issues } = validate(raw);
+  if (data === undefined || issues.length > 0 || crossKeyIssues(raw).length > 0 || duplicateIssues(raw, () => 0).length > 0) return undefined;
+  const { secrets, issues: fileIssues } = readReferencedFiles(raw, dirname(absolute));
+  if (fileIssues.length > 0) return undefined;
+  return normalize(data, absolute, secrets, (index) => pointLines[index]!);
+}
+
+/** The whole file as one YAML document: every problem with its line and column. */
+export function parseWhole(text: string, file: string, env: Env): Mapping {
   const lines = new LineCounter();
   // Plain messages: the pretty form quotes the source line, which may hold a secret.
   const document = withPlainEnv(() => parseDocument(text, { lineCounter: lines, prettyErrors: false }));
@@ -69,6 +111,15 @@ export function parseMapping(text: string, file: string, env: Env = process.env)
     throw new MappingError(issues.map(toProblem).sort((a, b) => a.line - b.line || a.column - b.column));
   }
   return normalize(data, absolute, secrets, (index) => locator.at(["points", index]).line);
+}
+
+/** toJS, or undefined where yaml refuses (an alias bomb): parseWhole then says so. */
+function toJS(document: Document): unknown {
+  try {
+    return document.toJS();
+  } catch {
+    return undefined;
+  }
 }
 
 /**
