@@ -4,7 +4,7 @@
 // read the answers, as procs/bare.ts is the least it pays to receive them from node-opcua.
 //
 // Same as the connector (src/ingest/client.ts): an undici Agent with `connections` = ingest.concurrency,
-// keepAliveTimeout 30 s, pipelining 1; `request()` POSTs of the JSON:API body built by valuesBody(), with
+// keepAliveTimeout 30 s, pipelining 1; `agent.request({ origin, path })` POSTs of the JSON:API body built by valuesBody(), with
 // the same accept / content-type / authorization headers; the answer body read as text. The token is
 // fetched once, before anything is measured.
 //
@@ -54,6 +54,7 @@ const JSONAPI = "application/vnd.api+json";
 const SLACK_S = 60;
 
 let agent: Agent | undefined;
+let origin = "";
 let token = "";
 let warm: Work | undefined;
 let measured: Work | undefined;
@@ -102,7 +103,10 @@ async function prepare(o: Prepare): Promise<Record<string, unknown>> {
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`token endpoint: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
   token = (JSON.parse(text) as { access_token: string }).access_token;
-  const prefix = `${o.baseUrl}/partitions/${encodeURIComponent(o.partitionId)}/points/`;
+  const base = new URL(o.baseUrl);
+  origin = base.origin;
+  // Paths, not URLs: requests go to the agent with the origin, as the connector's do (no URL parsed per request).
+  const prefix = `${base.pathname.replace(/\/+$/, "")}/partitions/${encodeURIComponent(o.partitionId)}/points/`;
   // Point ids of their own: nothing the connector stored is touched, no value conflicts.
   const pointUrls = Array.from({ length: o.points }, (_, i) => `${prefix}${encodeURIComponent(`floor-p${i}`)}/values`);
   const nextTs = Array.from({ length: o.points }, () => Date.UTC(2020, 0, 1));
@@ -145,7 +149,7 @@ function replay(w: Work, concurrency: number, tickMs: number): Promise<Record<st
         const i = next++;
         lateMaxMs = Math.max(lateMaxMs, now - t0 - (i / w.ratePerS) * 1000);
         inflight += 1;
-        request(w.urls[i]!, { method: "POST", dispatcher: agent, headers, body: w.bodies[i]!, headersTimeout: 30_000, bodyTimeout: 30_000 })
+        agent!.request({ origin, path: w.urls[i]!, method: "POST", headers, body: w.bodies[i]!, headersTimeout: 30_000, bodyTimeout: 30_000 })
           .then(async (res) => {
             await res.body.text();
             statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;

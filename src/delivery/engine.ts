@@ -3,6 +3,7 @@ import { systemClock, type Clock, type Timer } from "../core/clock.js";
 import type { Sample } from "../core/types.js";
 import type { Checkpoints } from "../spool/checkpoints.js";
 import type { DeadLetterSummary } from "../spool/deadletters.js";
+import type { PointQueue } from "../spool/queue.js";
 import { Spool, type SpoolOptions } from "../spool/spool.js";
 import { Scheduler } from "./scheduler.js";
 import { Sender, type SendFn, type SenderOptions } from "./sender.js";
@@ -33,6 +34,9 @@ const BACKOFF_INITIAL_MS = 500;
 /** After a failed commit the next one waits this long at first, doubling up to the most: each try rewrites the whole buffer. */
 const COMMIT_RETRY_MS = 200;
 const COMMIT_RETRY_MAX_MS = 5_000;
+
+/** A point's queue in the spool, as a handle the flows hold and pass back to add(). */
+export type SpoolPoint = PointQueue;
 
 /** The API side the engine sends through (src/ingest's client, or a test's). */
 export interface DeliveryApi {
@@ -115,12 +119,22 @@ export class DeliveryEngine {
 
   /** Buffer a sample for the next commit; false when it was dropped (spool full, or commits failing for long). */
   append(sample: Sample, arrived: number = this.clock.now()): boolean {
+    return this.add(this.spool.point(sample.pointId), sample.ts, sample.value, sample.quality, arrived);
+  }
+
+  /** A point's handle for add(), looked up once (registered by the next commit when new). */
+  point(pointId: string): SpoolPoint {
+    return this.spool.point(pointId);
+  }
+
+  /** append() on the per-notification path: the point's handle and the sample's fields, no lookup and no object. */
+  add(point: SpoolPoint, ts: number, value: string, quality: 0 | 1 | 2, arrived: number): boolean {
     if (this.spool.buffered >= MAX_BUFFERED) {
-      this.stats.drop(sample.pointId, "spool_error");
+      this.stats.drop(point.id, "spool_error");
       return false;
     }
-    if (!this.spool.append(sample, arrived)) {
-      this.spoolFull(sample.pointId, 1);
+    if (!this.spool.add(point, ts, value, quality, arrived)) {
+      this.spoolFull(point.id, 1);
       return false;
     }
     // A burst commits early, but only while commits work: a failing one waits for its retry time.

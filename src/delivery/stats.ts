@@ -7,12 +7,19 @@ export interface PointCounters {
   sent: number;
   conflicts: number;
   dropped: number;
-  lastValue?: string;
-  /** Source timestamp (ms) of the last value. */
-  lastTs?: number;
-  /** When the last value arrived (ms). */
-  lastReceivedAt?: number;
+  lastValue: string | undefined;
+  /**
+   * Source timestamp (ms) of the last value, and when it arrived; NaN before the first (see known()).
+   * Numbers from the start, so each value overwrites them in place: a field that once held
+   * undefined gets a new heap number per value, which lives as long as the point's next value and
+   * is promoted to the old space (the GC's work, and the heap's size, at 10,000 points).
+   */
+  lastTs: number;
+  lastReceivedAt: number;
 }
+
+/** A timestamp of the counters, or undefined for none yet. */
+export const known = (ms: number): number | undefined => (Number.isNaN(ms) ? undefined : ms);
 
 /** Counters of the whole pipeline; the demo summary, logs and (later) metrics read them. */
 export class Stats {
@@ -54,7 +61,7 @@ export class Stats {
     if (!p) {
       // Every field from the start: one shape, in-object, for 100,000 points (not a second
       // property store per point when the first value sets the last* fields).
-      p = { received: 0, overflows: 0, sent: 0, conflicts: 0, dropped: 0, lastValue: undefined, lastTs: undefined, lastReceivedAt: undefined };
+      p = { received: 0, overflows: 0, sent: 0, conflicts: 0, dropped: 0, lastValue: undefined, lastTs: Number.NaN, lastReceivedAt: Number.NaN };
       this.points.set(pointId, p);
     }
     return p;

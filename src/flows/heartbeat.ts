@@ -1,12 +1,12 @@
 import type { Clock, Timer } from "../core/clock.js";
-import type { Sample } from "../core/types.js";
 
 /** What the heartbeat needs of a point. */
 export interface BeatingPoint {
   readonly config: { readonly heartbeatMs: number };
-  last?: Sample | undefined;
-  /** When `last` was appended: the heartbeat counts from here, not from the device's clock. */
-  lastAt?: number | undefined;
+  /** Timestamp of the last value sent on; NaN when there is none to repeat (none yet, or the device reported Bad since). */
+  lastTs: number;
+  /** When it was appended: the heartbeat counts from here, not from the device's clock. */
+  lastAt: number;
 }
 
 /**
@@ -21,7 +21,8 @@ export class Heartbeat<P extends BeatingPoint> {
     private readonly clock: Clock,
     private readonly points: () => readonly P[],
     private readonly connected: (p: P) => boolean,
-    private readonly beat: (p: P, sample: Sample) => void,
+    /** Send the point's last value again, stamped `ts`. */
+    private readonly beat: (p: P, ts: number) => void,
   ) {}
 
   /** (Re)arm for the current points' periods. */
@@ -34,10 +35,10 @@ export class Heartbeat<P extends BeatingPoint> {
       const now = this.clock.now();
       for (const p of this.points()) {
         const every = p.config.heartbeatMs;
-        if (every <= 0 || !p.last || now - (p.lastAt ?? now) < every || !this.connected(p)) continue;
-        p.last = { ...p.last, ts: now };
+        if (every <= 0 || Number.isNaN(p.lastTs) || now - p.lastAt < every || !this.connected(p)) continue;
+        p.lastTs = now;
         p.lastAt = now;
-        this.beat(p, p.last);
+        this.beat(p, now);
       }
       this.timer = this.clock.setTimeout(run, tick);
     };

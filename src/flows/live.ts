@@ -1,30 +1,36 @@
 import type { Logger } from "pino";
 import type { Mapping, PointConfig } from "../config/types.js";
 import { systemClock, type Clock } from "../core/clock.js";
-import type { Sample } from "../core/types.js";
-import type { DeliveryEngine } from "../delivery/engine.js";
+import type { DeliveryEngine, SpoolPoint } from "../delivery/engine.js";
 import type { PointCounters, Stats } from "../delivery/stats.js";
 import type { SourcePoint, SourceState } from "../opcua/source.js";
 import { SourceSet } from "../opcua/sources.js";
-import { convert } from "../transform/convert.js";
+import { convertTo, newSampleOut } from "../transform/convert.js";
 import { GapFiller } from "./gapfill.js";
 import { Heartbeat } from "./heartbeat.js";
 
 /** StatusCode info bits: InfoType DataValue (0x400) with Overflow (0x80). */
 const OVERFLOW = 0x480;
 
-/** A mapped point at run time: its settings, counters and last sample (for the heartbeat). */
+/**
+ * A mapped point at run time: its settings, counters, its queue in the spool and what the
+ * heartbeat repeats (the value is the counters' lastValue). The numbers are numbers from the start
+ * (NaN for none), so a value overwrites them in place instead of allocating.
+ */
 export interface LivePoint extends SourcePoint {
   readonly config: PointConfig;
   readonly counters: PointCounters;
-  last?: Sample | undefined;
-  /** When `last` was appended: the heartbeat counts from here, not from the device's clock. */
-  lastAt?: number | undefined;
+  readonly queue: SpoolPoint;
+  /** Timestamp of the last value sent on; NaN for none to repeat (none yet, or Bad since). */
+  lastTs: number;
+  lastQuality: 0 | 1 | 2;
+  /** When the last value was appended: the heartbeat counts from here, not from the device's clock. */
+  lastAt: number;
   /** Gap fill: the newest timestamp known delivered before a stop or a lost subscription; filled up to the next live value. */
   fillAfter?: number | undefined;
   /** Gap fill found no history for this node (auto mode stops trying). */
   noHistory?: boolean;
-  /** Timestamp of `last` when the connection was lost. */
+  /** Timestamp of the last value when the connection was lost. */
   lastBeforeLoss?: number | undefined;
 }
 
@@ -58,10 +64,11 @@ export class LiveFlow {
     this.heartbeat = new Heartbeat<LivePoint>(clock, () => this.source.currentPoints(), (p) => {
       const source = this.source.source(p.config.source);
       return source?.state === "connected" && source.pointState(p.config.pointId).state === "monitored";
-    }, (_p, s) => {
+    }, (p, ts) => {
       stats.heartbeats++;
-      engine.append(s, s.ts);
+      engine.add(p.queue, ts, p.counters.lastValue!, p.lastQuality, ts);
     });
+    const out = newSampleOut();
     this.source = new SourceSet<LivePoint>(mapping.sources, this.toLivePoints(mapping.points), mapping.state, log, {
       value: (point, raw) => {
         const c = point.counters;
@@ -72,32 +79,32 @@ export class LiveFlow {
           stats.overflows++;
           c.overflows++;
         }
-        const r = convert(point.config.pointId, raw, point.config, point.enumLabels);
-        if (!r.ok) {
-          stats.drop(point.config.pointId, r.reason);
+        const dropped = convertTo(out, raw, point.config, point.enumLabels);
+        if (dropped !== undefined) {
+          stats.drop(point.config.pointId, dropped);
           // A heartbeat must not go on repeating a Good value the device has since reported Bad.
-          if (r.reason === "bad_status") point.last = undefined;
+          if (dropped === "bad_status") point.lastTs = Number.NaN;
           return;
         }
-        if (r.fallback) stats.timestampFallback[r.fallback]++;
-        const sample = r.sample;
-        c.lastValue = sample.value;
-        c.lastTs = sample.ts;
+        if (out.fallback) stats.timestampFallback[out.fallback]++;
+        c.lastValue = out.value;
+        c.lastTs = out.ts;
         c.lastReceivedAt = raw.receivedAt;
-        point.last = sample;
+        point.lastTs = out.ts;
+        point.lastQuality = out.quality;
         point.lastAt = raw.receivedAt;
         if (point.fillAfter !== undefined) {
-          this.gaps.fill(point, point.fillAfter, sample.ts);
+          this.gaps.fill(point, point.fillAfter, out.ts);
           point.fillAfter = undefined;
         }
-        engine.append(sample, raw.receivedAt);
+        engine.add(point.queue, out.ts, out.value, out.quality, raw.receivedAt);
       },
       state: (set, name, s) => {
         if (s === "reconnecting" && this.reconnecting.has(name) === false) {
           this.reconnecting.add(name);
           stats.reconnects++;
           // Where a fill would start: values that arrive while items are re-created must not move it.
-          for (const p of this.source.currentPoints(name)) p.lastBeforeLoss = p.last?.ts ?? p.lastBeforeLoss;
+          for (const p of this.source.currentPoints(name)) if (!Number.isNaN(p.lastTs)) p.lastBeforeLoss = p.lastTs;
         } else if (s !== "reconnecting") {
           this.reconnecting.delete(name);
         }
@@ -128,8 +135,10 @@ export class LiveFlow {
       return {
         config,
         counters: this.stats.point(config.pointId),
-        last: undefined,
-        lastAt: undefined,
+        queue: this.engine.point(config.pointId),
+        lastTs: Number.NaN,
+        lastQuality: 0,
+        lastAt: Number.NaN,
         fillAfter: last.get(config.pointId),
         noHistory: false,
         lastBeforeLoss: undefined,

@@ -105,7 +105,7 @@ export function createMetrics(view: OpsView, perPoint: boolean): Registry {
       labelNames: ["point"], registers: [r],
       collect() {
         const now = Date.now();
-        for (const [point, c] of s.points) if (c.lastReceivedAt !== undefined) this.set({ point }, (now - c.lastReceivedAt) / 1000);
+        for (const [point, c] of s.points) if (!Number.isNaN(c.lastReceivedAt)) this.set({ point }, (now - c.lastReceivedAt) / 1000);
       },
     });
   }

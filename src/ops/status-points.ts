@@ -1,4 +1,4 @@
-import type { PointCounters, Stats } from "../delivery/stats.js";
+import { known, type PointCounters, type Stats } from "../delivery/stats.js";
 
 /** A mapped point as the status page needs it. */
 export interface MappedPoint {
@@ -148,14 +148,14 @@ export class PointIndex {
       pointId,
       nodeId: this.nodeIds[i]!,
       value: c.lastValue,
-      ts: c.lastTs,
-      ageMs: c.lastReceivedAt === undefined ? undefined : Math.max(0, now - c.lastReceivedAt),
+      ts: known(c.lastTs),
+      ageMs: Number.isNaN(c.lastReceivedAt) ? undefined : Math.max(0, now - c.lastReceivedAt),
       received: c.received,
       sent: c.sent,
       conflicts: c.conflicts,
       dropped: c.dropped,
       overflows: c.overflows,
-      status: reason !== undefined ? "failed" : c.lastReceivedAt === undefined ? "waiting" : "ok",
+      status: reason !== undefined ? "failed" : Number.isNaN(c.lastReceivedAt) ? "waiting" : "ok",
       ...(reason !== undefined && { reason }),
     };
   }
@@ -197,8 +197,8 @@ export class PointIndex {
     const key = new Float64Array(n);
     const counters = this.counters;
     // age ascending = freshest first = last arrival descending; never received counts as the oldest.
-    if (sort === "age") for (let i = 0; i < n; i++) key[i] = -(counters[i]!.lastReceivedAt ?? -Infinity);
-    else if (sort === "-age") for (let i = 0; i < n; i++) key[i] = counters[i]!.lastReceivedAt ?? -Infinity;
+    if (sort === "age") for (let i = 0; i < n; i++) key[i] = -(known(counters[i]!.lastReceivedAt) ?? -Infinity);
+    else if (sort === "-age") for (let i = 0; i < n; i++) key[i] = known(counters[i]!.lastReceivedAt) ?? -Infinity;
     else if (sort === "sent") for (let i = 0; i < n; i++) key[i] = counters[i]!.sent;
     else for (let i = 0; i < n; i++) key[i] = -counters[i]!.sent;
     const before = (a: number, b: number) => key[a]! < key[b]! || (key[a] === key[b] && a < b);

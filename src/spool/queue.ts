@@ -50,8 +50,10 @@ export class PointQueue {
   /** Samples in the queue, with the sender's. */
   count = 0;
   inflight = 0;
-  /** Newest timestamp appended, for point_progress (-1: none since start). */
-  newest = -1;
+  /** Newest timestamp appended, for point_progress (-Infinity: none since start; a double from the start, updated in place). */
+  newest = Number.NEGATIVE_INFINITY;
+  /** In the spool's list of points whose progress the next maintenance commit writes. */
+  progressDirty = false;
   /** The commit that last reported this point as added: one Map entry per point, not a lookup per sample. */
   mark = 0;
 

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Sample, Value } from "../core/types.js";
 import { Checkpoints } from "./checkpoints.js";
-import { chunkStatements, decodeChunk, newColumns, sampleBytes, writeChunk, type ChunkColumns, type ChunkStatements, type StoredChunk } from "./chunks.js";
+import { chunkStatements, decodeChunk, sampleBytes, writeChunk, type ChunkColumns, type ChunkStatements, type StoredChunk } from "./chunks.js";
 import { DeadLetterStore, deadLetterStatement } from "./deadletters.js";
 import { MemChunk, PointQueue } from "./queue.js";
 import { migrate } from "./schema.js";
@@ -67,16 +67,20 @@ export class Spool {
   private readonly byKey = new Map<number, PointQueue>();
   /** Chunks held in memory with samples not yet acknowledged, by id (ascending insertion). */
   private readonly live = new Map<number, MemChunk>();
-  private buffer: Sample[] = [];
-  private bufferPoints: PointQueue[] = [];
-  private bufferArrived: number[] = [];
+  /** Appended samples waiting for the next commit, as columns: no object per sample. */
+  private bufPoints: PointQueue[] = [];
+  private bufTs: number[] = [];
+  private bufValues: string[] = [];
+  private bufQuality: (0 | 1 | 2)[] = [];
+  private bufArrived: number[] = [];
   private bufferBytes = 0;
   /** Fully acknowledged chunks, deleted at the next maintenance commit. */
   private deletable: number[] = [];
   private deletableBytes = 0;
   /** Refused batches, written in the next commit. */
   private letters: unknown[][] = [];
-  private readonly dirty = new Set<PointQueue>();
+  /** Points whose newest timestamp the next maintenance commit writes (each marked `progressDirty`). */
+  private dirty: PointQueue[] = [];
   private readonly participants = new Set<CommitParticipant>();
   /** Points first seen since the last commit: written to the points table inside it (key -1 until then). */
   private unregistered: PointQueue[] = [];
@@ -133,7 +137,7 @@ export class Spool {
     for (const [id, ts] of this.unwrittenProgress()) {
       const p = this.point(id);
       p.newest = ts;
-      this.dirty.add(p);
+      this.markDirty(p);
     }
     this.fill();
   }
@@ -150,21 +154,33 @@ export class Spool {
 
   /** Buffer a sample for the next commit. False when the spool is full and whenFull is dropNewest. */
   append(s: Sample, arrived: number): boolean {
-    const size = sampleBytes(s.value);
+    return this.add(this.point(s.pointId), s.ts, s.value, s.quality, arrived);
+  }
+
+  /** append() for a point's queue at hand (point()): the per-notification path, no lookup and no object. */
+  add(p: PointQueue, ts: number, value: string, quality: 0 | 1 | 2, arrived: number): boolean {
+    const size = sampleBytes(value);
     if (this.opts.whenFull === "dropNewest" && this.bytes - this.deletableBytes + this.bufferBytes + size > this.opts.maxBytes) {
       this.droppedNewest++;
       return false;
     }
-    const p = this.point(s.pointId);
-    this.buffer.push(s);
-    this.bufferPoints.push(p);
-    this.bufferArrived.push(arrived);
+    this.bufPoints.push(p);
+    this.bufTs.push(ts);
+    this.bufValues.push(value);
+    this.bufQuality.push(quality);
+    this.bufArrived.push(arrived);
     this.bufferBytes += size;
-    if (s.ts > p.newest) {
-      p.newest = s.ts;
-      this.dirty.add(p);
+    if (ts > p.newest) {
+      p.newest = ts;
+      this.markDirty(p);
     }
     return true;
+  }
+
+  private markDirty(p: PointQueue): void {
+    if (p.progressDirty) return;
+    p.progressDirty = true;
+    this.dirty.push(p);
   }
 
   /**
@@ -181,7 +197,7 @@ export class Spool {
   }
 
   get buffered(): number {
-    return this.buffer.length;
+    return this.bufTs.length;
   }
 
   /** Register a participant whose rows are written in every commit's transaction. */
@@ -207,13 +223,13 @@ export class Spool {
   commit(maintain = true): CommitResult {
     const added = new Map<string, number>();
     const seq = ++this.commits;
-    const n = this.buffer.length;
+    const n = this.bufTs.length;
     const overCap = this.opts.whenFull === "dropOldest" && this.bytes - this.deletableBytes + this.bufferBytes > this.opts.maxBytes;
     if (overCap) maintain = true;
     const deleting = maintain ? this.deletable : [];
     let staged = false;
     for (const p of this.participants) staged ||= p.pending > 0;
-    if (n === 0 && this.letters.length === 0 && !staged && this.unregistered.length === 0 && (!maintain || (this.dirty.size === 0 && deleting.length === 0 && !overCap))) {
+    if (n === 0 && this.letters.length === 0 && !staged && this.unregistered.length === 0 && (!maintain || (this.dirty.length === 0 && deleting.length === 0 && !overCap))) {
       this.fill(added, seq);
       return { added, droppedOldest: 0 };
     }
@@ -230,16 +246,11 @@ export class Spool {
       for (let start = 0; start < n; ) {
         let end = start;
         let bytes = 0;
-        while (end < n && end - start < CHUNK_SAMPLES && bytes < CHUNK_BYTES) bytes += sampleBytes(this.buffer[end++]!.value);
-        const c = newColumns();
-        for (let i = start; i < end; i++) {
-          const s = this.buffer[i]!;
-          c.keys.push(this.bufferPoints[i]!.key);
-          c.ts.push(s.ts);
-          c.values.push(s.value);
-          c.quality.push(s.quality);
-        }
-        slices.push({ id: writeChunk(this.chunks, this.bufferArrived[start]!, c, bytes), start, end, bytes, columns: c });
+        while (end < n && end - start < CHUNK_SAMPLES && bytes < CHUNK_BYTES) bytes += sampleBytes(this.bufValues[end++]!);
+        const keys = new Array<number>(end - start);
+        for (let i = start; i < end; i++) keys[i - start] = this.bufPoints[i]!.key;
+        const c: ChunkColumns = { keys, ts: this.bufTs.slice(start, end), values: this.bufValues.slice(start, end), quality: this.bufQuality.slice(start, end) };
+        slices.push({ id: writeChunk(this.chunks, this.bufArrived[start]!, c, bytes), start, end, bytes, columns: c });
         start = end;
       }
       for (const l of this.letters) this.st.letter.run(...l);
@@ -262,7 +273,8 @@ export class Spool {
     for (const p of this.participants) p.committed();
     this.letters = [];
     if (maintain) {
-      this.dirty.clear();
+      for (const p of this.dirty) p.progressDirty = false;
+      this.dirty = [];
       this.deletable = [];
       this.bytes -= this.deletableBytes;
       this.deletableBytes = 0;
@@ -281,23 +293,25 @@ export class Spool {
           continue;
         }
         // The columns just encoded are the chunk's memory too: no copy per sample.
-        const at = this.bufferArrived.slice(start, end);
+        const at = this.bufArrived.slice(start, end);
         const chunk = new MemChunk(id, at[0]!, end - start, slice.bytes, columns.ts, columns.values, columns.quality, at);
         this.live.set(id, chunk);
         for (let i = start; i < end; i++) {
-          const p = this.bufferPoints[i]!;
+          const p = this.bufPoints[i]!;
           p.push(chunk, i - start);
           if (p.mark !== seq) {
             p.mark = seq;
-            added.set(p.id, this.bufferArrived[i]!);
+            added.set(p.id, this.bufArrived[i]!);
           }
         }
         this.memRows += end - start;
         this.loadedUpTo = id;
       }
-      this.buffer = [];
-      this.bufferPoints = [];
-      this.bufferArrived = [];
+      this.bufPoints = [];
+      this.bufTs = [];
+      this.bufValues = [];
+      this.bufQuality = [];
+      this.bufArrived = [];
       this.bufferBytes = 0;
     }
     let droppedOldest = 0;
@@ -435,7 +449,7 @@ export class Spool {
   lastTimestamps(): Map<string, number> {
     const rows = this.db.prepare("SELECT point_id, last_ts FROM point_progress").all() as { point_id: string; last_ts: number }[];
     const out = new Map(rows.map((r) => [r.point_id, r.last_ts]));
-    for (const p of this.points.values()) if (p.newest >= 0 && (out.get(p.id) ?? -Infinity) < p.newest) out.set(p.id, p.newest);
+    for (const p of this.points.values()) if (p.newest > Number.NEGATIVE_INFINITY && (out.get(p.id) ?? -Infinity) < p.newest) out.set(p.id, p.newest);
     return out;
   }
 
@@ -474,7 +488,8 @@ export class Spool {
     for (const id of pointIds) this.point(id);
   }
 
-  private point(pointId: string): PointQueue {
+  /** The queue of a point (registered by the next commit when new): a handle for add(). */
+  point(pointId: string): PointQueue {
     let p = this.points.get(pointId);
     if (!p) {
       p = new PointQueue(-1, pointId);
@@ -502,7 +517,7 @@ export class Spool {
 
   /** Anything appended, acknowledged or refused that a commit has not written yet. */
   get uncommitted(): boolean {
-    return this.buffer.length > 0 || this.deletable.length > 0 || this.letters.length > 0 || this.dirty.size > 0 || this.unregistered.length > 0;
+    return this.bufTs.length > 0 || this.deletable.length > 0 || this.letters.length > 0 || this.dirty.length > 0 || this.unregistered.length > 0;
   }
 
   /** The dead letters of this spool, on its connection (the status page's summary). */
