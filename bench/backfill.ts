@@ -198,7 +198,9 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
     const serverBackfillUs = cpuMicros(server.pid) - s1;
     if (code !== 0) throw new Error(`backfill exited ${code}\n${cli.lastLines(40)}`);
     if (opts.profile) {
-      for (const f of readdirSync(profDir)) console.error(formatProfile(summarizeProfile(join(profDir, f), ROOT, 30)));
+      // The backfill itself (from "backfill started" to the exit), not the start-up before it.
+      const window: [number, number] = [(ended - started) * 1000, 0];
+      for (const f of readdirSync(profDir)) console.error(formatProfile(summarizeProfile(join(profDir, f), ROOT, 30, window)));
     }
     const stats = emulator.stats();
     let missing = 0;

@@ -6,11 +6,11 @@ import type { Checkpoints } from "../spool/checkpoints.js";
 import { jobKey, SameMsMerger, windowBounds, windowCount, WindowPlanner, type Unit } from "./backfill-plan.js";
 import type { PointReport, ProgressSnapshot } from "./backfill-report.js";
 import { systemClock, type Clock, type Timer } from "../core/clock.js";
-import { convert, historySettings } from "../transform/convert.js";
-import type { DeliveryEngine } from "../delivery/engine.js";
+import { convertTo, historySettings, newSampleOut } from "../transform/convert.js";
+import type { DeliveryEngine, SpoolPoint } from "../delivery/engine.js";
 import { Stats } from "../delivery/stats.js";
 import type { TimeRange } from "./timerange.js";
-import type { RawDataValue, Sample } from "../core/types.js";
+import type { RawDataValue } from "../core/types.js";
 
 /** Values in flight from the historian at once (pages of all points being read), bounding memory. */
 const MAX_VALUES_IN_FLIGHT = 200_000;
@@ -60,6 +60,8 @@ interface PointRun {
   settings: PointSettings;
   enumLabels?: string[];
   merger: SameMsMerger;
+  /** The point's queue in the engine's spool (none on a dry run). */
+  queue: SpoolPoint | undefined;
   read: number;
   wouldSend: number;
   bad: number;
@@ -101,6 +103,9 @@ class BackfillRun {
   private readonly retryTimers = new Set<Timer>();
   private progressTimer: Timer | undefined;
   private valuesRead = 0;
+  /** Conversion's output, reused for every value; when the page being converted arrived. */
+  private readonly out = newSampleOut();
+  private pageArrived = 0;
   private phase: ProgressSnapshot["phase"] = "reading";
   private interrupted = false;
 
@@ -146,7 +151,9 @@ class BackfillRun {
     for (const config of o.points) {
       if (config.timestamp === "received") this.log.warn({ event: "received_timestamp_ignored", pointId: config.pointId }, "timestamp: received has no meaning for history; using the source timestamp");
       const settings = historySettings(config);
-      this.runs.set(config.pointId, { config, settings, merger: new SameMsMerger(o.overwrite), read: 0, wouldSend: 0, bad: 0, skipped: 0, errors: 0, attempts: 0 });
+      const run: PointRun = { config, settings, merger: undefined!, queue: this.engine?.point(config.pointId), read: 0, wouldSend: 0, bad: 0, skipped: 0, errors: 0, attempts: 0 };
+      run.merger = new SameMsMerger(o.overwrite, (ts, value, quality) => this.emit(run, ts, value, quality));
+      this.runs.set(config.pointId, run);
     }
     if (resumed) {
       this.log.info(
@@ -247,11 +254,15 @@ class BackfillRun {
           }, delayMs);
           this.retryTimers.add(t);
         };
+        // The points at once are read as two units in flight (half each), not one: a unit prefetches its
+        // own next round, but the next unit would start only after this one's last page was consumed,
+        // and the connector would wait for the server at every unit's start.
+        const perUnit = Math.min(perCall, Math.max(1, Math.ceil(maxInFlight / 2)));
         const pump = () => {
           if (settled) return;
           if (signal.aborted) return onAbort();
           while (inFlight < maxInFlight) {
-            const unit = this.planner.take(Math.min(maxInFlight - inFlight, perCall));
+            const unit = this.planner.take(Math.min(maxInFlight - inFlight, perUnit));
             if (!unit) break;
             inFlight += unit.pointIds.length;
             this.readUnit(history, unit, retryLater).then(() => {
@@ -323,36 +334,37 @@ class BackfillRun {
   private onValues(run: PointRun, values: readonly RawDataValue[]): void {
     run.read += values.length;
     this.valuesRead += values.length;
-    const id = run.config.pointId;
+    this.pageArrived = this.clock.now();
+    const out = this.out;
     for (const raw of values) {
       if (raw.sourceTimestamp === null && raw.serverTimestamp === null) {
         run.skipped++; // no time at all: cannot be placed
         continue;
       }
-      const r = convert(id, raw, run.settings, run.enumLabels);
-      if (!r.ok) {
-        if (r.reason === "bad_status") run.bad++;
+      const dropped = convertTo(out, raw, run.settings, run.enumLabels);
+      if (dropped !== undefined) {
+        if (dropped === "bad_status") run.bad++;
         else run.skipped++;
         continue;
       }
-      const ts = r.sample.ts;
-      if (r.fallback === "received" || ts < this.fromMs || ts >= this.toMs) {
+      const ts = out.ts;
+      if (out.fallback === "received" || ts < this.fromMs || ts >= this.toMs) {
         run.skipped++; // strictly [from, to) by the timestamp the API gets
         continue;
       }
-      const out = run.merger.push(r.sample);
-      if (out) this.emit(run, out);
+      run.merger.push(ts, out.value, out.quality);
     }
   }
 
   private flushHeld(run: PointRun): void {
-    const held = run.merger.flush();
-    if (held) this.emit(run, held);
+    run.merger.flush();
   }
 
-  private emit(run: PointRun, s: Sample): void {
+  private emit(run: PointRun, ts: number, value: string, quality: 0 | 1 | 2): void {
     run.wouldSend++;
-    if (this.engine && !this.engine.append(s)) throw new Error(`the backfill spool is full (spool.maxBytes ${this.o.mapping.spool.maxBytes}) or cannot be written`);
+    if (run.queue && !this.engine!.add(run.queue, ts, value, quality, this.pageArrived)) {
+      throw new Error(`the backfill spool is full (spool.maxBytes ${this.o.mapping.spool.maxBytes}) or cannot be written`);
+    }
   }
 
   private fail(run: PointRun, reason: string): void {

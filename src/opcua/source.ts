@@ -348,7 +348,9 @@ export class OpcuaSource<P extends SourcePoint> {
         continue;
       }
       const narrowing = narrowingOf(p.config);
-      const slot: Slot<P> = { point: p, nodeId, ...(narrowing && { narrowing }) };
+      // Every field from the start: the item and a narrowing problem come later, and a property added
+      // then would give each of 100,000 slots a second store.
+      const slot: Slot<P> = { point: p, item: undefined, nodeId, narrowing, narrowProblem: undefined };
       this.slots.set(p.config.pointId, slot);
       const key = monitoringKey(p.config);
       const item: ReadValueIdOptions = { nodeId, attributeId: AttributeIds.Value, ...(p.config.indexRange !== undefined && { indexRange: new NumericRange(p.config.indexRange) }) };

@@ -101,15 +101,15 @@ describe("WindowPlanner", () => {
 
 describe("SameMsMerger", () => {
   const s = (ts: number, value: string): Sample => ({ pointId: "p", ts, value, quality: 0 });
-  const run = (overwrite: boolean, input: Sample[]) => {
-    const m = new SameMsMerger(overwrite);
+  const merger = (overwrite: boolean) => {
     const out: string[] = [];
-    for (const x of input) {
-      const r = m.push(x);
-      if (r) out.push(r.value);
-    }
-    const last = m.flush();
-    if (last) out.push(last.value);
+    const m = new SameMsMerger(overwrite, (_ts, value) => out.push(value));
+    return { m, out };
+  };
+  const run = (overwrite: boolean, input: Sample[]) => {
+    const { m, out } = merger(overwrite);
+    for (const x of input) m.push(x.ts, x.value, x.quality);
+    m.flush();
     return { out, merged: m.merged };
   };
 
@@ -120,11 +120,15 @@ describe("SameMsMerger", () => {
   });
 
   it("holds one sample until the next millisecond or flush", () => {
-    const m = new SameMsMerger(false);
-    expect(m.push(s(1, "a"))).toBeUndefined();
-    expect(m.push(s(2, "b"))?.value).toBe("a");
-    expect(m.flush()?.value).toBe("b");
-    expect(m.flush()).toBeUndefined();
+    const { m, out } = merger(false);
+    m.push(1, "a", 0);
+    expect(out).toEqual([]);
+    m.push(2, "b", 0);
+    expect(out).toEqual(["a"]);
+    m.flush();
+    expect(out).toEqual(["a", "b"]);
+    m.flush();
+    expect(out).toEqual(["a", "b"]);
   });
 });
 
