@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PointSettings } from "../../src/config/types.js";
-import { convert, qualityOf } from "../../src/transform/convert.js";
+import { convert, convertTo, newSampleOut, qualityOf } from "../../src/transform/convert.js";
 import { formatTimestamp } from "../../src/core/timestamp.js";
 import type { RawDataValue } from "../../src/core/types.js";
 import { DataTypeId as T, float32ToString, Skip, valueToString } from "../../src/transform/values.js";
@@ -129,6 +129,16 @@ describe("sample conversion", () => {
     expect(r.ok && formatTimestamp(r.sample.ts)).toBe("2023-11-14T22:13:20.123Z");
     const old = convert("p", raw({ sourceTimestamp: -0.5 }), settings);
     expect(old.ok && formatTimestamp(old.sample.ts)).toBe("1969-12-31T23:59:59.999Z");
+  });
+
+  it("writes every field of a reused output, and leaves it as it was for a dropped value (the live path reuses one)", () => {
+    const out = newSampleOut();
+    expect(convertTo(out, raw({ sourceTimestamp: null, statusCode: 0x40000000 }), settings)).toBeUndefined();
+    expect(out).toEqual({ ts: 2_000, value: "1.5", quality: 1, fallback: "server" });
+    expect(convertTo(out, raw({ statusCode: 0x80340000, value: null }), settings)).toBe("bad_status");
+    expect(out).toEqual({ ts: 2_000, value: "1.5", quality: 1, fallback: "server" });
+    expect(convertTo(out, raw({ value: 2.25 }), settings)).toBeUndefined();
+    expect(out).toEqual({ ts: 1_000, value: "2.25", quality: 0, fallback: undefined });
   });
 });
 
