@@ -58,6 +58,7 @@ export class FaultQueue {
 
   /** The fault that applies to a values POST for this point, if any. */
   takeForValues(pointId: string): Fault | undefined {
+    if (this.faults.length === 0) return undefined; // every request asks: no closure to find nothing
     return this.take((f) => f.kind !== "token" && (f.pointId === undefined || f.pointId === pointId));
   }
 

@@ -66,8 +66,28 @@ export function bucketsBetween(before: LatencyBuckets, after: LatencyBuckets): L
   return out;
 }
 
+/** Buckets below OVERFLOW_MS by width: 1,000 of 1 ms, 900 of 10 ms, 900 of 100 ms, 3,500 of 1 s; then the overflow one. */
+const BUCKETS = 1_000 + 900 + 900 + 3_500 + 1;
+
+/** Position of a bucket (by its lower bound) in the counts array, ascending with the bound. */
+function bucketIndex(lower: number): number {
+  if (lower < 1_000) return lower;
+  if (lower < 10_000) return 1_000 + (lower - 1_000) / 10;
+  if (lower < 100_000) return 1_900 + (lower - 10_000) / 100;
+  return lower < OVERFLOW_MS ? 2_800 + (lower - 100_000) / 1_000 : BUCKETS - 1;
+}
+
+/** The lower bound of the bucket at a position: bucketIndex backwards. */
+function bucketLowerAt(index: number): number {
+  if (index < 1_000) return index;
+  if (index < 1_900) return 1_000 + (index - 1_000) * 10;
+  if (index < 2_800) return 10_000 + (index - 1_900) * 100;
+  return index < BUCKETS - 1 ? 100_000 + (index - 2_800) * 1_000 : OVERFLOW_MS;
+}
+
 export class LatencyHistogram {
-  private readonly counts = new Map<number, number>();
+  /** Count per bucket, by bucketIndex: a value is one array increment, where a Map was a hash lookup and a store. */
+  private readonly counts = new Float64Array(BUCKETS);
   private count = 0;
   private sumMs = 0;
   private maxMs = 0;
@@ -79,15 +99,15 @@ export class LatencyHistogram {
       this.negative += 1;
       ms = 0;
     }
-    const lower = bucketLowerMs(ms);
-    this.counts.set(lower, (this.counts.get(lower) ?? 0) + 1);
+    this.counts[bucketIndex(bucketLowerMs(ms))]! += 1;
     this.count += 1;
     this.sumMs += ms;
     if (ms > this.maxMs) this.maxMs = ms;
   }
 
   summary(): LatencySummary {
-    const buckets = [...this.counts].sort((a, b) => a[0] - b[0]);
+    const buckets: LatencyBuckets = [];
+    for (let i = 0; i < BUCKETS; i++) if (this.counts[i]! > 0) buckets.push([bucketLowerAt(i), this.counts[i]!]);
     return {
       count: this.count,
       sumMs: this.sumMs,

@@ -2,7 +2,7 @@
 // Pure functions, so the strictness rules are unit-tested without sockets.
 
 export const JSON_API = "application/vnd.api+json";
-const MAX_VALUES_PER_REQUEST = 100;
+export const MAX_VALUES_PER_REQUEST = 100;
 
 /** A problem found in a request, before it becomes a JSON:API error object. */
 export interface Problem {
@@ -86,7 +86,7 @@ export function parseGeneral(text: string): ParsedTimestamp | undefined {
 }
 
 /** UTC midnight of a calendar date, or undefined for dates like 2023-02-29. */
-function calendarDayMs(year: number, month: number, day: number): number | undefined {
+export function calendarDayMs(year: number, month: number, day: number): number | undefined {
   const date = new Date(0);
   // setUTCFullYear, not Date.UTC: Date.UTC maps years 0..99 to 1900..1999.
   date.setUTCFullYear(year, month - 1, day);
@@ -182,12 +182,12 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 
 /** JSON:API forbids media type parameters on a request's Content-Type (it answers 415), so only the bare type passes. */
 export function isJsonApiContentType(header: string | undefined): boolean {
-  return header?.trim().toLowerCase() === JSON_API;
+  return header === JSON_API || header?.trim().toLowerCase() === JSON_API;
 }
 
 /** Whether an Accept header allows a JSON:API answer; an absent or empty header allows anything. */
 export function acceptsJsonApi(header: string | undefined): boolean {
-  if (header === undefined || header.trim() === "") return true;
+  if (header === undefined || header === JSON_API || header.trim() === "") return true; // the first two: no splitting per request
   return header.split(",").some(acceptableRange);
 }
 

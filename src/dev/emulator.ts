@@ -25,6 +25,7 @@ import type { AddressInfo } from "node:net";
 import { FaultQueue, faultProblem, type Fault } from "./emulator-faults.js";
 import { LatencyHistogram, type LatencySummary } from "./emulator-latency.js";
 import { EmulatorStore, toStoredValue, type StoredValue } from "./emulator-store.js";
+import { parseTarget, plainValuesTarget, valuesTarget, type ValuesTarget } from "./emulator-target.js";
 import { TokenAuthority } from "./emulator-token.js";
 import {
   JSON_API,
@@ -36,7 +37,9 @@ import {
   isJsonApiContentType,
   isObject,
   type Problem,
+  type ValueItem,
 } from "./emulator-validate.js";
+import { ScannedValues, scanValues } from "./emulator-values-scan.js";
 
 export type { Fault } from "./emulator-faults.js";
 export type { StoredValue } from "./emulator-store.js";
@@ -128,8 +131,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
-const VALUES_PATH = /^\/ingest\/partitions\/([^/]+)\/points\/([^/]+)\/values$/;
 const NO_STORE = { "cache-control": "no-store" };
+const NO_CONTENT: Reply = { status: 204 };
 
 /** What a handler answers; `undefined` instead means the connection was dropped on purpose. */
 interface Reply {
@@ -137,11 +140,6 @@ interface Reply {
   body?: unknown;
   contentType?: string;
   headers?: Record<string, string>;
-}
-
-interface ValuesTarget {
-  partitionId: string;
-  pointId: string;
 }
 
 type Handlers = Partial<Record<string, () => Promise<Reply | undefined> | Reply>>;
@@ -155,6 +153,8 @@ class IngestEmulator implements Emulator {
   private readonly tokens: TokenAuthority;
   private readonly latencyTimers = new Set<NodeJS.Timeout>();
   private readonly valueLatency = new LatencyHistogram();
+  /** The values of the request being stored: one set of columns reused, as requests are stored one at a time. */
+  private readonly scanned = new ScannedValues();
   private readonly counters: Omit<EmulatorStats, "valueLatency"> = {
     tokensIssued: 0,
     tokenRequests: 0,
@@ -167,6 +167,8 @@ class IngestEmulator implements Emulator {
     nonCanonicalTimestamps: 0,
   };
   private knownPoints: Set<string> | undefined;
+  private lastAuthorization: string | undefined;
+  private lastToken: string | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -221,9 +223,13 @@ class IngestEmulator implements Emulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = parseTarget(req.url);
+    // The values POST every client sends skips the URL object: route() would take it to the same handler.
+    const plain = req.method === "POST" ? plainValuesTarget(req.url) : undefined;
+    const url = plain ? undefined : parseTarget(req.url);
     try {
-      const reply = url ? await this.route(req, url) : errorReply(400, "BAD_REQUEST", "malformed request target");
+      let reply: Reply | undefined;
+      if (plain) reply = await this.postValues(req, plain.pathname, plain, plain.overwrite);
+      else reply = url ? await this.route(req, url) : errorReply(400, "BAD_REQUEST", "malformed request target");
       if (reply && !this.closing) this.send(req, res, reply);
     } catch (err) {
       // A body read fails when the client went away: nobody is left to answer.
@@ -244,7 +250,7 @@ class IngestEmulator implements Emulator {
   private handlersFor(req: IncomingMessage, url: URL): Handlers | undefined {
     const target = valuesTarget(url.pathname);
     if (target) {
-      return { GET: () => this.getValues(req, url, target), POST: () => this.postValues(req, url, target) };
+      return { GET: () => this.getValues(req, url, target), POST: () => this.postValues(req, url.pathname, target, checkOverwrite(url.searchParams)) };
     }
     switch (url.pathname) {
       case "/oauth/token":
@@ -299,50 +305,55 @@ class IngestEmulator implements Emulator {
 
   // --- values -----------------------------------------------------------------------------------
 
-  private async postValues(req: IncomingMessage, url: URL, target: ValuesTarget): Promise<Reply | undefined> {
+  /** `overwrite` is the query's verdict (checkOverwrite), answered only after the checks that come first. */
+  private async postValues(req: IncomingMessage, pathname: string, target: ValuesTarget, overwrite: ReturnType<typeof checkOverwrite>): Promise<Reply | undefined> {
     this.counters.requests += 1;
     const body = await readBody(req);
-    await this.latency();
+    const delay = this.latency();
+    if (delay) await delay;
     const fault = this.faults.takeForValues(target.pointId);
     if (fault?.kind === "reset") {
-      this.opts.log?.(`POST ${url.pathname} -> connection reset (fault)`);
+      this.opts.log?.(`POST ${pathname} -> connection reset (fault)`);
       req.socket.destroy();
       return undefined;
     }
-    const reply = fault ? faultReply(fault) : this.writeValues(req, url, target, body);
+    const reply = fault ? faultReply(fault) : this.writeValues(req, target, overwrite, body);
     this.counters.byStatus[reply.status] = (this.counters.byStatus[reply.status] ?? 0) + 1;
     return reply;
   }
 
-  private writeValues(req: IncomingMessage, url: URL, target: ValuesTarget, body: Buffer | undefined): Reply {
+  private writeValues(req: IncomingMessage, target: ValuesTarget, overwrite: ReturnType<typeof checkOverwrite>, body: Buffer | undefined): Reply {
     const rejection = this.authProblem(req) ?? negotiationProblem(req, true) ?? this.unknownPointProblem(target);
     if (rejection) return rejection;
-    const overwrite = checkOverwrite(url.searchParams);
     if (typeof overwrite !== "boolean") return errorsReply(400, overwrite.problems);
     if (body === undefined) return errorReply(413, "PAYLOAD_TOO_LARGE", `the body exceeds ${MAX_BODY_BYTES} bytes`);
-    const doc = parseJson(body);
-    if (doc === undefined) return errorReply(400, "INVALID_JSON", "the body is not valid JSON", { pointer: "" });
-    const check = checkValuesDocument(doc);
-    if (!check.ok) return errorsReply(400, check.problems);
-
-    const dropped = this.store.write(target.partitionId, target.pointId, check.items, overwrite);
-    this.recordLatency(check.items, dropped);
-    const c = this.counters;
-    c.valuesReceived += check.items.length;
-    c.valuesStored += check.items.length - dropped.length;
-    c.conflicts += dropped.length;
-    c.maxValuesInRequest = Math.max(c.maxValuesInRequest, check.items.length);
-    c.nonCanonicalTimestamps += check.items.filter((item) => !item.canonical).length;
-    return dropped.length === 0 ? { status: 204 } : { status: 202, body: { meta: { conflicts: dropped } } };
+    let dropped: number[];
+    const scanned = this.scanned;
+    if (scanValues(body, scanned)) {
+      dropped = this.store.writeScanned(target.partitionId, target.pointId, scanned, overwrite);
+      this.count(scanned.ms, scanned.count, 0, dropped); // the compact form has canonical timestamps only
+    } else {
+      const items = checkedItems(body);
+      if (!Array.isArray(items)) return items;
+      dropped = this.store.write(target.partitionId, target.pointId, items, overwrite);
+      this.count(items.map((item) => item.ms), items.length, items.filter((item) => !item.canonical).length, dropped);
+    }
+    return dropped.length === 0 ? NO_CONTENT : { status: 202, body: { meta: { conflicts: dropped } } };
   }
 
-  /** The age of every value just stored (the dropped ones were not stored). */
-  private recordLatency(items: readonly { ms: number }[], dropped: readonly number[]): void {
+  /** Counters and the age of every value just stored (`dropped`, ascending indices, were not stored). */
+  private count(ms: ArrayLike<number>, values: number, nonCanonical: number, dropped: readonly number[]): void {
     const now = Date.now();
-    const skip = dropped.length === 0 ? undefined : new Set(dropped);
-    items.forEach((item, i) => {
-      if (!skip?.has(i)) this.valueLatency.record(now - item.ms);
-    });
+    for (let i = 0, d = 0; i < values; i++) {
+      if (dropped[d] === i) d += 1;
+      else this.valueLatency.record(now - ms[i]!);
+    }
+    const c = this.counters;
+    c.valuesReceived += values;
+    c.valuesStored += values - dropped.length;
+    c.conflicts += dropped.length;
+    c.maxValuesInRequest = Math.max(c.maxValuesInRequest, values);
+    c.nonCanonicalTimestamps += nonCanonical;
   }
 
   private getValues(req: IncomingMessage, url: URL, target: ValuesTarget): Reply {
@@ -361,7 +372,7 @@ class IngestEmulator implements Emulator {
 
   private authProblem(req: IncomingMessage): Reply | undefined {
     const header = req.headers.authorization;
-    const token = header === undefined ? undefined : /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header)?.[1];
+    const token = header === undefined ? undefined : this.bearerToken(header);
     if (token === undefined) {
       const detail = header === undefined ? "missing Authorization header" : "malformed Authorization header";
       return unauthorized(`${detail}; send \`Authorization: Bearer <access_token>\``, "Bearer");
@@ -372,14 +383,24 @@ class IngestEmulator implements Emulator {
     return unauthorized(detail, 'Bearer error="invalid_token"');
   }
 
+  /** The token of an Authorization header; a client sends the same header on every request, so the last is kept. */
+  private bearerToken(header: string): string | undefined {
+    if (header !== this.lastAuthorization) {
+      this.lastAuthorization = header;
+      this.lastToken = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header)?.[1];
+    }
+    return this.lastToken;
+  }
+
   private unknownPointProblem(target: ValuesTarget): Reply | undefined {
     if (!this.knownPoints || this.knownPoints.has(target.pointId)) return undefined;
     return errorReply(404, "NOT_FOUND", `point ${target.pointId} does not exist in partition ${target.partitionId}`);
   }
 
-  private latency(): Promise<void> {
+  /** The configured delay; undefined without one, so an answer does not wait for a promise hop either. */
+  private latency(): Promise<void> | undefined {
     const ms = this.opts.latencyMs ?? 0;
-    if (ms <= 0) return Promise.resolve();
+    if (ms <= 0) return undefined;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.latencyTimers.delete(timer);
@@ -413,10 +434,15 @@ class IngestEmulator implements Emulator {
   }
 
   private send(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
-    const text = reply.body === undefined ? undefined : JSON.stringify(reply.body);
-    const bodyHeaders = text === undefined ? {} : { "content-type": reply.contentType ?? JSON_API, "content-length": String(Buffer.byteLength(text)) };
-    res.writeHead(reply.status, { ...bodyHeaders, ...reply.headers });
-    res.end(text);
+    if (reply.body === undefined) {
+      res.writeHead(reply.status, reply.headers);
+      res.end();
+    } else {
+      const text = JSON.stringify(reply.body);
+      const headers = { "content-type": reply.contentType ?? JSON_API, "content-length": String(Buffer.byteLength(text)) };
+      res.writeHead(reply.status, reply.headers ? { ...headers, ...reply.headers } : headers);
+      res.end(text);
+    }
     this.opts.log?.(`${req.method} ${req.url} -> ${reply.status}`);
   }
 }
@@ -426,25 +452,6 @@ class IngestEmulator implements Emulator {
 function hostForUrl(address: AddressInfo): string {
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return `${host}:${address.port}`;
-}
-
-/** Path and query of a request; the fixed base keeps "//x" a path instead of a host. */
-function parseTarget(target: string | undefined): URL | undefined {
-  try {
-    return new URL(`http://emulator${target ?? "/"}`);
-  } catch {
-    return undefined;
-  }
-}
-
-function valuesTarget(pathname: string): ValuesTarget | undefined {
-  const match = VALUES_PATH.exec(pathname);
-  if (!match) return undefined;
-  try {
-    return { partitionId: decodeURIComponent(match[1]!), pointId: decodeURIComponent(match[2]!) };
-  } catch {
-    return undefined; // malformed percent-encoding names no resource
-  }
 }
 
 /** links.next is relative to the API base URL, as the real API's is: it starts with /partitions/. */
@@ -458,15 +465,27 @@ function nextLink(target: ValuesTarget, url: URL, lastMs: number): string {
  *  client gets to read the 413 instead of failing on a socket closed while it was still sending. */
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // Most bodies come in one chunk: it is the body, without a copy (Buffer.concat copies even one).
+    let first: Buffer | undefined;
+    let more: Buffer[] | undefined;
     let size = 0;
+    let settled = false;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      if (size > MAX_BODY_BYTES) return;
+      if (first === undefined) first = chunk;
+      else (more ??= [first]).push(chunk);
     });
-    req.on("end", () => resolve(size <= MAX_BODY_BYTES ? Buffer.concat(chunks) : undefined));
-    req.on("error", reject);
-    req.on("close", () => reject(new Error("request closed before its body was read")));
+    req.on("end", () => {
+      settled = true;
+      resolve(size > MAX_BODY_BYTES ? undefined : more ? Buffer.concat(more) : (first ?? Buffer.alloc(0)));
+    });
+    req.on("error", (err) => {
+      settled = true;
+      reject(err);
+    });
+    // Every request closes, after its end too: an Error (and its stack trace) only when it is one.
+    req.on("close", () => settled || reject(new Error("request closed before its body was read")));
   });
 }
 
@@ -476,6 +495,14 @@ function parseJson(body: Buffer): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The items of a values body that is not in the compact form (scanValues), or the 400 that refuses it. */
+function checkedItems(body: Buffer): ValueItem[] | Reply {
+  const doc = parseJson(body);
+  if (doc === undefined) return errorReply(400, "INVALID_JSON", "the body is not valid JSON", { pointer: "" });
+  const check = checkValuesDocument(doc);
+  return check.ok ? check.items : errorsReply(400, check.problems);
 }
 
 function negotiationProblem(req: IncomingMessage, hasBody: boolean): Reply | undefined {

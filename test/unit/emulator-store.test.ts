@@ -70,6 +70,60 @@ describe("PointSeries", () => {
   });
 });
 
+describe("PointSeries against a Map of every value", () => {
+  it("answers has, size and every range alike, in and out of order, with replacements and qualities (-0 too)", () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return Math.floor((seed / 2 ** 31) * n);
+    };
+    const qualities = [undefined, 0, -0, 3];
+    for (const spread of [50, 5_000]) {
+      const series = new PointSeries();
+      const model = new Map<number, { value: string; qualityOfValue?: number }>();
+      const differences: string[] = [];
+      let clock = 1_700_000_000_000;
+      for (let op = 0; op < 20_000; op++) {
+        // mostly forward in time, sometimes back into the past (late values, replacements)
+        const ms = random(10) < 8 ? (clock += 1 + random(3)) : clock - random(spread);
+        if (series.has(ms) !== model.has(ms)) differences.push(`has(${ms}) at op ${op}`);
+        const quality = qualities[random(4)];
+        // texts of every kind: empty, non-ASCII, a lone surrogate, now and then a long one (beyond a read chunk);
+        // replacements leave waste that gets compacted
+        const text = random(100) === 0 ? "y".repeat(random(10_000)) : [`v${op}`, "", "ä°C", "\ud800x"][random(4)]!;
+        const entry = quality === undefined ? { value: text } : { value: text, qualityOfValue: quality };
+        series.set(ms, entry);
+        model.set(ms, entry);
+        if (series.size !== model.size) differences.push(`size at op ${op}`);
+        if (random(500) === 0) {
+          // toEqual tells -0 from 0
+          const from = clock - random(spread * 2);
+          const expected = [...model].filter(([t]) => t >= from).sort((a, b) => a[0] - b[0]);
+          expect(series.range(from, Infinity, 1_000)).toEqual({ rows: expected.slice(0, 1_000), more: expected.length > 1_000 });
+        }
+      }
+      expect(differences).toEqual([]);
+      expect(series.range(-Infinity, Infinity, Infinity).rows).toEqual([...model].sort((a, b) => a[0] - b[0]));
+    }
+  });
+});
+
+describe("PointSeries texts", () => {
+  it("keeps the last text of values replaced again and again, their old texts compacted away", () => {
+    const series = new PointSeries();
+    const model = new Map<number, { value: string }>();
+    for (let round = 0; round < 50; round++) {
+      for (let ms = 0; ms < 200; ms++) {
+        const entry = { value: `${round}:${ms}:${"x".repeat((ms * round) % 40)}` };
+        series.set(ms, entry);
+        model.set(ms, entry);
+      }
+      if (round % 10 === 0) expect(series.range(-Infinity, Infinity, Infinity).rows).toEqual([...model]);
+    }
+    expect(series.range(-Infinity, Infinity, Infinity).rows).toEqual([...model]);
+  });
+});
+
 describe("TokenAuthority", () => {
   it("issues JWT-shaped tokens that expire on its clock", () => {
     let now = 1_700_000_000_000;
