@@ -254,15 +254,11 @@ class BackfillRun {
           }, delayMs);
           this.retryTimers.add(t);
         };
-        // The points at once are read as two units in flight (half each), not one: a unit prefetches its
-        // own next round, but the next unit would start only after this one's last page was consumed,
-        // and the connector would wait for the server at every unit's start.
-        const perUnit = Math.min(perCall, Math.max(1, Math.ceil(maxInFlight / 2)));
         const pump = () => {
           if (settled) return;
           if (signal.aborted) return onAbort();
           while (inFlight < maxInFlight) {
-            const unit = this.planner.take(Math.min(maxInFlight - inFlight, perUnit));
+            const unit = this.planner.take(Math.min(maxInFlight - inFlight, perCall));
             if (!unit) break;
             inFlight += unit.pointIds.length;
             this.readUnit(history, unit, retryLater).then(() => {
