@@ -43,7 +43,9 @@ ENV NODE_ENV=production
 # V8 lets its heap grow to several times the live set when the machine has memory to spare (measured:
 # 100,000 points, 310 MB live, 1.6 GB RSS without a cap, 0.58 GB with 600 MB at the same CPU). 1 GiB of
 # old space holds mappings to about 250,000 points; raise it with the mapping (docker run -e NODE_OPTIONS=...).
-ENV NODE_OPTIONS=--max-old-space-size=1024
+# A young generation of 2 x 8 MB instead of 2 x 16 MB: 13-17 MB less RSS at 6 % more CPU (10,000 points,
+# 40,000 values/s, paired runs; README Performance).
+ENV NODE_OPTIONS="--max-old-space-size=1024 --max-semi-space-size=8"
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -12,6 +12,7 @@ import { createStatusRoutes, type StatusView } from "../ops/status.js";
 import type { DeadLetterSummary } from "../spool/deadletters.js";
 import { buildDelivery } from "./delivery.js";
 import { spoolFile } from "./files.js";
+import { tuneHeap } from "./heap.js";
 
 /**
  * `opcua-ingest run` put together: the live flow on the delivery engine (state/spool.db), the API
@@ -28,6 +29,7 @@ export class LiveConnector implements StatusView {
     private readonly log: Logger,
     clock: Clock = systemClock,
   ) {
+    tuneHeap(mapping.points.length, log);
     ({ engine: this.engine, client: this.client } = buildDelivery(mapping, log, { file: spoolFile(mapping.state), overwrite: mapping.ingest.overwrite, clock }));
     this.flow = new LiveFlow(mapping, this.engine, log, clock);
   }

@@ -32,12 +32,20 @@ type Scalar = (v: unknown, nonFinite: NonFinitePolicy) => string | Skip;
 export function float32ToString(x: number): string {
   let lo = 1;
   let hi = 9;
+  // The decimal of the last precision that read back: the answer once the search ends on it (one
+  // formatting and one parse fewer than formatting the answer again).
+  let found = Number.NaN;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (Math.fround(Number(x.toPrecision(mid))) === x) hi = mid;
-    else lo = mid + 1;
+    const decimal = Number(x.toPrecision(mid));
+    if (Math.fround(decimal) === x) {
+      hi = mid;
+      found = decimal;
+    } else {
+      lo = mid + 1;
+    }
   }
-  return String(Number(x.toPrecision(lo)));
+  return String(Number.isNaN(found) ? Number(x.toPrecision(9)) : found);
 }
 
 function finite(x: number, policy: NonFinitePolicy, format: (x: number) => string): string | Skip {

@@ -118,7 +118,7 @@ describe("Dockerfile", () => {
     expect(copies).toContain("--from=prod-deps /app/node_modules ./node_modules");
     expect(copies).toContain("--from=build /app/dist ./dist");
     expect(all(runtime, "RUN").every((r) => !/npm (ci|install)/.test(r.args))).toBe(true);
-    expect(all(runtime, "ENV").map((i) => i.args)).toEqual(["NODE_ENV=production", "NODE_OPTIONS=--max-old-space-size=1024"]);
+    expect(all(runtime, "ENV").map((i) => i.args)).toEqual(["NODE_ENV=production", "NODE_OPTIONS=\"--max-old-space-size=1024 --max-semi-space-size=8\""]);
   });
 
   it("runs as a non-root user, keeps state in a /state volume, stops on SIGTERM, exposes the ops port", () => {
