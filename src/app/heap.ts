@@ -16,15 +16,17 @@ const LARGE_GROWING_PERCENT = 20;
  * 9-13 % more CPU at 10,000 points), so it stays.
  *
  * The heap controller reads the flag at every collection, so setting it at run time works (measured:
- * the same RSS as on the command line). An operator's own --heap-growing-percent in NODE_OPTIONS wins.
+ * the same RSS as on the command line); it stays for the life of the process, a reload that shrinks
+ * the mapping included. Node does not take the flag in NODE_OPTIONS: an operator's own goes on the
+ * command line (`node --heap-growing-percent=N dist/cli/main.js run ...`) and wins.
  */
 export function tuneHeap(
   points: number,
   log: Logger,
-  nodeOptions = `${process.env.NODE_OPTIONS ?? ""} ${process.execArgv.join(" ")}`,
+  nodeArgs = process.execArgv.join(" "),
   setFlags: (flags: string) => void = setFlagsFromString,
 ): boolean {
-  if (points < LARGE || /--heap[-_]growing[-_]percent/.test(nodeOptions)) return false;
+  if (points < LARGE || /--heap[-_]growing[-_]percent/.test(nodeArgs)) return false;
   setFlags(`--heap-growing-percent=${LARGE_GROWING_PERCENT}`);
   log.info({ event: "heap_tuned", points, heapGrowingPercent: LARGE_GROWING_PERCENT }, `a large mapping: the old generation may grow ${LARGE_GROWING_PERCENT} % past its live size before a full collection`);
   return true;

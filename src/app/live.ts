@@ -36,7 +36,6 @@ export class LiveConnector implements StatusView {
 
   async start(): Promise<void> {
     const { mapping, engine } = this;
-    engine.registerPoints(mapping.points.map((p) => p.pointId));
     const spooled = engine.spool.rows;
     this.log.info(
       { event: "starting", points: mapping.points.length, sources: mapping.sources.map((s) => ({ name: s.name, endpoint: s.endpoint })), api: mapping.ingest.baseUrl, spooled },

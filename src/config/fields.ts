@@ -205,7 +205,35 @@ export function pointId(description: string) {
   const error = wording((input) =>
     input === "" ? "must not be empty" : `${show(input)} contains whitespace or "/"; a pointId has neither`,
   );
-  return z.string().min(1, { error, abort: true }).regex(/^[^\s/]+$/, { error }).describe(description);
+  return z.string().min(1, { error, abort: true }).regex(/^[^\s/]+$/, { error, abort: true }).refine(notDotSegment, { error: dotSegmentProblem("pointId") }).describe(description);
+}
+
+/** A partition id: a URL path segment of its own (encoded). */
+export function partitionId(description: string) {
+  return text(description).refine(notDotSegment, { error: dotSegmentProblem("partitionId") });
+}
+
+/** "." and ".." are path steps in a URL, not names: the request would go to another path. */
+const notDotSegment = (value: string): boolean => value !== "." && value !== "..";
+const dotSegmentProblem = (key: string) => (issue: { input?: unknown }) =>
+  `${show(issue.input)} is a URL path step ("." or ".."), not a ${key}: the values would go to another path; any other name with dots is fine`;
+
+/**
+ * The API's base URL: the values' paths are appended to it, so it is scheme, host, port and path
+ * only. A query or fragment would be dropped from every request, and the API authenticates with the
+ * token, not a user in the URL (neither is echoed: either may hold a secret).
+ */
+export function baseUrl(example: string, description: string) {
+  return url("https", example, description).superRefine((value, context) => {
+    let u: URL;
+    try {
+      u = new URL(value);
+    } catch {
+      return; // reported by url()
+    }
+    if (u.username || u.password) context.addIssue({ code: "custom", message: `must not hold a user name or password (the API is called with the OAuth token); e.g. ${example}` });
+    if (u.search || u.hash) context.addIssue({ code: "custom", message: `must not have a query ("?…") or fragment ("#…"): the values' paths are appended to it; e.g. ${example}` });
+  });
 }
 
 const DEADBAND_FORMS = "none, { absolute: N } with N >= 0, or { percent: N } with N from 0 to 100";

@@ -2,7 +2,7 @@
 // listing every problem, or the normalized Mapping.
 import { readFileSync } from "node:fs";
 import { resolve, dirname } from "node:path";
-import { isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, isSeq, LineCounter, parseDocument, visit, type Document } from "yaml";
 import { duplicateIssues } from "./duplicates.js";
 import { MappingError, type MappingProblem } from "./errors.js";
 import { describeFileError, readReferencedFiles } from "./files.js";
@@ -44,6 +44,8 @@ export function parseInSlices(text: string, file: string, env: Env): Mapping | u
   const block = findPointsBlock(text);
   if (block === undefined) return undefined;
   const document = parseDocument(block.rest, { prettyErrors: false });
+  // A block mapping at the top, as the layout says: in a flow mapping `points:` and its items would be an error.
+  if (!isMap(document.contents) || document.contents.flow) return undefined;
   if (document.errors.length > 0 || interpolate(document, env, takesTextOnly).length > 0) return undefined;
   const raw = asRecord(toJS(document));
   if (!Array.isArray(raw?.points) || raw.points.length !== 0) return undefined;
@@ -53,7 +55,8 @@ export function parseInSlices(text: string, file: string, env: Env): Mapping | u
     const lines = new LineCounter();
     const part = parseDocument(slice.text, { lineCounter: lines, prettyErrors: false });
     const items = isSeq(part.contents) ? part.contents.items : undefined;
-    if (part.errors.length > 0 || items?.length !== slice.items) return undefined;
+    // An anchor in a point may redefine one that a later alias in the rest of the file refers to: the whole parse resolves it.
+    if (part.errors.length > 0 || items?.length !== slice.items || hasAnchor(part)) return undefined;
     if (interpolate(part, env, (path) => takesTextOnly(["points", ...path])).length > 0) return undefined;
     // The line of an item is where its node starts, as Locator.at(["points", i]) answers it.
     for (const item of items) pointLines.push(slice.line - 1 + lines.linePos((item as { range?: number[] } | null)?.range?.[0] ?? 0).line);
@@ -111,6 +114,18 @@ export function parseWhole(text: string, file: string, env: Env): Mapping {
     throw new MappingError(issues.map(toProblem).sort((a, b) => a.line - b.line || a.column - b.column));
   }
   return normalize(data, absolute, secrets, (index) => locator.at(["points", index]).line);
+}
+
+function hasAnchor(document: Document): boolean {
+  let found = false;
+  visit(document, (_key, node) => {
+    if ((node as { anchor?: string }).anchor) {
+      found = true;
+      return visit.BREAK;
+    }
+    return undefined;
+  });
+  return found;
 }
 
 /** toJS, or undefined where yaml refuses (an alias bomb): parseWhole then says so. */

@@ -22,7 +22,8 @@ export interface PointsBlock {
   slices: PointsSlice[];
 }
 
-const KEY = /^points[ \t]*:[ \t]*(?:#.*)?\r?$/;
+/** `points:` alone on its line, or with a comment after a space ("points:#x" is a plain scalar in YAML). */
+const KEY = /^points[ \t]*:(?:[ \t]+(?:#.*)?)?\r?$/;
 const BLANK_OR_COMMENT = /^[ \t]*(?:#.*)?\r?$/;
 /** An item: "-" then a space, a tab or the end of the line, after `indent` spaces. */
 const ITEM = /^( *)-(?:[ \t]|\r?$)/;
@@ -67,8 +68,8 @@ export function findPointsBlock(text: string, itemsPerSlice = ITEMS_PER_SLICE): 
     break;
   }
   if (itemLines.length === 0) return undefined;
-  // Blank and comment lines after the last item belong to the rest of the file.
-  while (end - 1 > itemLines.at(-1)! && BLANK_OR_COMMENT.test(lineAt(end - 1))) end--;
+  // Blank and "#" lines after the last item stay in its slice: one of them may be the content of its
+  // block scalar (a line "#Temp" under `nodeId: >-`), which the whole parse reads as text.
 
   const offsetOf = (n: number) => (n < lines ? lineStarts[n]! : text.length);
   const slices: PointsSlice[] = [];

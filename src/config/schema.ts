@@ -2,6 +2,7 @@
 // mappings/schema.json, so every key carries a description for editors; rules that span keys are in rules.ts.
 import { z } from "zod";
 import {
+  baseUrl,
   autoOrBoolean,
   deadband,
   duration,
@@ -12,6 +13,7 @@ import {
   indexRange,
   nodeId,
   numberIn,
+  partitionId,
   pointId,
   positiveDuration,
   size,
@@ -89,12 +91,11 @@ const source = z
 
 const ingest = z
   .strictObject({
-    baseUrl: url(
-      "https",
+    baseUrl: baseUrl(
       "https://api.example.com/ingest",
       "Ingest API base URL; values go to {baseUrl}/partitions/{partitionId}/points/{pointId}/values",
     ),
-    partitionId: text("Partition the points belong to"),
+    partitionId: partitionId("Partition the points belong to"),
     tokenUrl: url("https", "https://tenant.eu.auth0.com/oauth/token", "OAuth 2 token endpoint (client credentials)"),
     audience: text("OAuth 2 audience").default("https://horizon.siemens.com"),
     clientId: text("OAuth 2 client id"),

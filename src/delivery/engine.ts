@@ -94,11 +94,6 @@ export class DeliveryEngine {
     );
   }
 
-  /** Points known up front, registered in one transaction. */
-  registerPoints(pointIds: Iterable<string>): void {
-    this.spool.registerPoints(pointIds);
-  }
-
   /** Start sending what the spool holds (what an earlier run left goes first, oldest point first) and committing. */
   start(): void {
     this.scheduleBacklog();

@@ -151,8 +151,10 @@ class BackfillRun {
     for (const config of o.points) {
       if (config.timestamp === "received") this.log.warn({ event: "received_timestamp_ignored", pointId: config.pointId }, "timestamp: received has no meaning for history; using the source timestamp");
       const settings = historySettings(config);
-      const run: PointRun = { config, settings, merger: undefined!, queue: this.engine?.point(config.pointId), read: 0, wouldSend: 0, bad: 0, skipped: 0, errors: 0, attempts: 0 };
-      run.merger = new SameMsMerger(o.overwrite, (ts, value, quality) => this.emit(run, ts, value, quality));
+      const run: PointRun = {
+        config, settings, queue: this.engine?.point(config.pointId), read: 0, wouldSend: 0, bad: 0, skipped: 0, errors: 0, attempts: 0,
+        merger: new SameMsMerger(o.overwrite, (ts, value, quality) => this.emit(run, ts, value, quality)),
+      };
       this.runs.set(config.pointId, run);
     }
     if (resumed) {
@@ -353,6 +355,7 @@ class BackfillRun {
   }
 
   private flushHeld(run: PointRun): void {
+    this.pageArrived = this.clock.now();
     run.merger.flush();
   }
 

@@ -483,11 +483,6 @@ export class Spool {
   }
   private dataVersion: number | undefined;
 
-  /** Points known up front: their rows are written by the next commit, in its transaction (no SQL here). */
-  registerPoints(pointIds: Iterable<string>): void {
-    for (const id of pointIds) this.point(id);
-  }
-
   /** The queue of a point (registered by the next commit when new): a handle for add(). */
   point(pointId: string): PointQueue {
     let p = this.points.get(pointId);

@@ -275,6 +275,21 @@ describe("secrets in problems", () => {
     }
   });
 
+  it("refuses URL path steps as ids and a base URL that the values' paths cannot be appended to, without echoing a user or query", () => {
+    const ingest = (baseUrl: string, partitionId = "p") => INGEST.replace("https://api.example.com", baseUrl).replace("partitionId: p", `partitionId: "${partitionId}"`);
+    expect(lines(`${OPCUA}${ingest("https://api.example.com", "..")}points:\n  - { nodeId: i=2258, pointId: "." }\n`)).toEqual([
+      `${FILE}:5:3: ingest.partitionId: ".." is a URL path step ("." or ".."), not a partitionId: the values would go to another path; any other name with dots is fine`,
+      `${FILE}:10:23: points[0].pointId: "." is a URL path step ("." or ".."), not a pointId: the values would go to another path; any other name with dots is fine`,
+    ]);
+    const withUser = lines(`${OPCUA}${ingest("https://me:hunter2@api.example.com/ingest")}${POINTS}`);
+    expect(withUser).toEqual([`${FILE}:4:3: ingest.baseUrl: must not hold a user name or password (the API is called with the OAuth token); e.g. https://api.example.com/ingest`]);
+    const withQuery = lines(`${OPCUA}${ingest("https://api.example.com/ingest?key=k3y#x")}${POINTS}`);
+    expect(withQuery).toEqual([`${FILE}:4:3: ingest.baseUrl: must not have a query ("?…") or fragment ("#…"): the values' paths are appended to it; e.g. https://api.example.com/ingest`]);
+    expect([...withUser, ...withQuery].join("\n")).not.toMatch(/hunter2|k3y/);
+    // A pointId with dots in it, and a base URL with a path and a trailing slash, are fine.
+    expect(() => parseMapping(`${OPCUA}${ingest("https://api.example.com/ingest/")}points:\n  - { nodeId: i=2258, pointId: a.b.. }\n`, FILE, {})).not.toThrow();
+  });
+
   it("does not quote the source of a YAML error, which may hold a secret", () => {
     const message = failure(`${OPCUA}${INGEST.replace("clientSecret: s", "clientSecret: Tr0ub4dor: x")}${POINTS}`).message;
     expect(message).toMatch(/^mappings\/plant\.yaml:8:\d+: not valid YAML: /);

@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { tuneHeap } from "../../src/app/heap.js";
 
 describe("heap settings for the mapping's size", () => {
-  const run = (points: number, nodeOptions: string) => {
+  const run = (points: number, nodeArgs: string) => {
     const set: string[] = [];
-    const tuned = tuneHeap(points, pino({ level: "silent" }), nodeOptions, (f) => set.push(f));
+    const tuned = tuneHeap(points, pino({ level: "silent" }), nodeArgs, (f) => set.push(f));
     return { tuned, set };
   };
 
