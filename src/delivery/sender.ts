@@ -118,7 +118,7 @@ export class Sender {
   }
 
   private async work(pointId: string): Promise<void> {
-    await this.pace();
+    if (this.opts.maxRequestsPerSecond > 0) await this.pace();
     const rows = this.spool.take(pointId, this.opts.maxValues);
     if (rows.length === 0) return;
     try {

@@ -72,7 +72,7 @@ export class IngestClient {
     for (let attempt = 0; ; attempt++) {
       let token: string;
       try {
-        token = await this.tokens.get();
+        token = this.tokens.fresh() ?? (await this.tokens.get());
       } catch (err) {
         return { kind: "retry", afterMs: undefined, reason: err instanceof TokenError ? err.message : String(err) };
       }
@@ -84,7 +84,7 @@ export class IngestClient {
           origin: this.origin,
           path,
           method: "POST",
-          headers: { accept: JSONAPI, "content-type": JSONAPI, authorization: `Bearer ${token}` },
+          headers: this.headersFor(token),
           body,
           headersTimeout: this.cfg.requestTimeoutMs,
           bodyTimeout: this.cfg.requestTimeoutMs,
@@ -108,6 +108,17 @@ export class IngestClient {
       return { kind: "rejected", status, detail: errorDetail(status, text) };
     }
   }
+
+  /** The request headers, one object per token (undici copies them into the request). */
+  private headersFor(token: string): Record<string, string> {
+    if (token !== this.headersToken) {
+      this.headersToken = token;
+      this.headers = { accept: JSONAPI, "content-type": JSONAPI, authorization: `Bearer ${token}` };
+    }
+    return this.headers;
+  }
+  private headersToken: string | undefined;
+  private headers: Record<string, string> = {};
 
   close(): Promise<void> {
     return this.agent.close();

@@ -36,6 +36,11 @@ export class TokenCache {
     private readonly clock: Clock,
   ) {}
 
+  /** The cached token while it needs no refresh, else undefined (then get()): the usual request does not wait on a promise. */
+  fresh(): string | undefined {
+    return this.token !== undefined && this.clock.now() < this.refreshAt ? this.token : undefined;
+  }
+
   async get(): Promise<string> {
     const now = this.clock.now();
     if (this.token && now < this.refreshAt) return this.token;

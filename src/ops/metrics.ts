@@ -77,7 +77,13 @@ export function createMetrics(view: OpsView, perPoint: boolean): Registry {
     name: `${P}request_duration_seconds`, help: "Duration of values POSTs", labelNames: ["outcome"], registers: [r],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   });
-  s.onRequest = (seconds, outcome) => latency.observe({ outcome }, seconds);
+  // One child per outcome, found once: labels() hashes its labels on every call, and this runs per request.
+  const byOutcome = new Map<string, { observe(seconds: number): void }>();
+  s.onRequest = (seconds, outcome) => {
+    let child = byOutcome.get(outcome);
+    if (!child) byOutcome.set(outcome, (child = latency.labels({ outcome })));
+    child.observe(seconds);
+  };
 
   const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({ name: `${P}${name}`, help, registers: [r], collect() { this.set(read()); } });
