@@ -5,6 +5,9 @@
 //   bare     a plain node-opcua client in this process: the same windows, numValuesPerNode and points
 //            at once, HistoryRead with continuation points, counting values and nothing else
 //   backfill the built CLI (dist/cli/main.js) as a child process, the emulator in this process
+//   send     bench/procs/send.ts (the live scenarios' send floor): a bare undici client process replaying
+//            the backfill's requests (count, values, duration, concurrency; prebuilt bodies) to the same
+//            emulator. bare + send is the floor: what any node-opcua reader posting these requests pays
 //
 // `backfillBench()` is called by bench/run.ts. Alone, after `npm run build && npx tsc -p bench/tsconfig.json`:
 //   node dist-bench/bench/backfill.js [points] [values]      prints the result as JSON
@@ -18,11 +21,14 @@ import {
   HistoryData, HistoryReadRequest, OPCUACertificateManager, OPCUAClient, ReadRawModifiedDetails, TimestampsToReturn,
   readOperationLimits, type NodeId,
 } from "node-opcua";
+import { loadMapping } from "../src/config/index.js";
 import { startEmulator } from "../src/dev/emulator.js";
 import { resolveMappedNodeId } from "../src/opcua/nodeid.js";
 import { readNamespaces } from "../src/opcua/session.js";
 import { formatProfile, summarizeProfile } from "./lib/cpuprofile.js";
 import { BENCH_DIR, cpuMicros, RssSampler, spawnNode } from "./lib/proc.js";
+
+const SEND = join(BENCH_DIR, "procs", "send.js");
 
 export interface BackfillBenchOptions {
   /** Historizing variables (default 30). */
@@ -55,6 +61,11 @@ export interface BackfillBenchResult {
   /** CPU the CLI spent before reading (node-opcua load, RSA self-test, connect). */
   backfillStartCpuMs: number;
   bareCpuUsPerValue: number;
+  /** CPU per value of the send floor (procs/send replaying the backfill's requests), and per request. */
+  sendCpuUsPerValue: number;
+  sendCpuUsPerRequest: number;
+  /** Values POSTs the backfill made. */
+  requests: number;
   /** CPU of the server process per value, during each phase. */
   serverCpuUsPerValueBare: number;
   serverCpuUsPerValueBackfill: number;
@@ -124,6 +135,32 @@ function quarters(samples: readonly { t: number; rss: number }[], from: number, 
     const inside = samples.filter((x) => x.t >= a && x.t <= b && Number.isFinite(x.rss));
     return inside.length ? Math.round(inside.reduce((n, x) => n + x.rss, 0) / inside.length) : 0;
   });
+}
+
+/**
+ * The send floor of the backfill: procs/send replays as many requests carrying as many values as the
+ * backfill made, over the same time, against the same emulator, with the mapping's ingest settings.
+ */
+async function measureSend(mappingFile: string, points: number, requests: number, values: number, seconds: number) {
+  const ingest = loadMapping(mappingFile).ingest;
+  const send = spawnNode("send", SEND, [], { ipc: true });
+  try {
+    await send.ready(30_000);
+    await send.rpc({
+      cmd: "prepare", baseUrl: ingest.baseUrl, tokenUrl: ingest.tokenUrl, clientId: ingest.clientId, clientSecret: ingest.clientSecret,
+      audience: ingest.audience, partitionId: ingest.partitionId, points, concurrency: ingest.concurrency, requests, values, seconds, warmupS: 2,
+      // No publishing interval paces a backfill: what is due goes out every 10 ms and whenever a slot frees.
+      tickMs: 10,
+    }, 120_000);
+    await send.rpc({ cmd: "warmup" }, 90_000);
+    const c0 = cpuMicros(send.pid);
+    const r = await send.rpc<{ requests: number; values: number }>({ cmd: "run" }, (seconds + 90) * 1000);
+    const cpuUs = cpuMicros(send.pid) - c0;
+    return { usPerValue: cpuUs / r.values, usPerRequest: cpuUs / r.requests };
+  } finally {
+    await send.rpc({ cmd: "stop" }, 10_000).catch(() => {});
+    await send.stop(5_000);
+  }
 }
 
 export async function backfillBench(opts: BackfillBenchOptions = {}): Promise<BackfillBenchResult> {
@@ -205,6 +242,7 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
     const stats = emulator.stats();
     let missing = 0;
     for (let i = 0; i < points; i++) missing += Math.max(0, valuesPerPoint - emulator.values(PARTITION, `p${i}`).length);
+    const send = await measureSend(file, points, stats.requests, stats.valuesReceived, (ended - started) / 1000);
     await emulator.close();
     const values = stats.valuesStored;
     const e2e = values / ((ended - started) / 1000);
@@ -219,6 +257,9 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
       backfillCpuUsPerValue: (cliCpuUs - cliCpuAtStart) / values,
       backfillStartCpuMs: cliCpuAtStart / 1000,
       bareCpuUsPerValue: bare.cpuUs / bare.values,
+      sendCpuUsPerValue: send.usPerValue,
+      sendCpuUsPerRequest: send.usPerRequest,
+      requests: stats.requests,
       serverCpuUsPerValueBare: serverBareUs / bare.values,
       serverCpuUsPerValueBackfill: serverBackfillUs / values,
       emulatorCpuUsPerValue: (emulatorCpu.user + emulatorCpu.system) / values,
