@@ -21,15 +21,13 @@ import {
   HistoryData, HistoryReadRequest, OPCUACertificateManager, OPCUAClient, ReadRawModifiedDetails, TimestampsToReturn,
   readOperationLimits, type NodeId,
 } from "node-opcua";
-import { loadMapping } from "../src/config/index.js";
 import { startEmulator } from "../src/dev/emulator.js";
 import { resolveMappedNodeId } from "../src/opcua/nodeid.js";
 import { readNamespaces } from "../src/opcua/session.js";
 import { formatProfile, summarizeProfile } from "./lib/cpuprofile.js";
+import { replaySend } from "./lib/send-floor.js";
 import { shippedNodeOptions } from "./live.js";
 import { BENCH_DIR, cpuMicros, RssSampler, spawnNode } from "./lib/proc.js";
-
-const SEND = join(BENCH_DIR, "procs", "send.js");
 
 export interface BackfillBenchOptions {
   /**
@@ -143,32 +141,6 @@ function quarters(samples: readonly { t: number; rss: number }[], from: number, 
   });
 }
 
-/**
- * The send floor of the backfill: procs/send replays as many requests carrying as many values as the
- * backfill made, over the same time, against the same emulator, with the mapping's ingest settings.
- */
-async function measureSend(mappingFile: string, points: number, requests: number, values: number, seconds: number) {
-  const ingest = loadMapping(mappingFile).ingest;
-  const send = spawnNode("send", SEND, [], { ipc: true });
-  try {
-    await send.ready(30_000);
-    await send.rpc({
-      cmd: "prepare", baseUrl: ingest.baseUrl, tokenUrl: ingest.tokenUrl, clientId: ingest.clientId, clientSecret: ingest.clientSecret,
-      audience: ingest.audience, partitionId: ingest.partitionId, points, concurrency: ingest.concurrency, requests, values, seconds, warmupS: 2,
-      // No publishing interval paces a backfill: what is due goes out every 10 ms and whenever a slot frees.
-      tickMs: 10,
-    }, 120_000);
-    await send.rpc({ cmd: "warmup" }, 90_000);
-    const c0 = cpuMicros(send.pid);
-    const r = await send.rpc<{ requests: number; values: number }>({ cmd: "run" }, (seconds + 90) * 1000);
-    const cpuUs = cpuMicros(send.pid) - c0;
-    return { usPerValue: cpuUs / r.values, usPerRequest: cpuUs / r.requests };
-  } finally {
-    await send.rpc({ cmd: "stop" }, 10_000).catch(() => {});
-    await send.stop(5_000);
-  }
-}
-
 export async function backfillBench(opts: BackfillBenchOptions = {}): Promise<BackfillBenchResult> {
   const points = opts.points ?? 300;
   const valuesPerPoint = opts.valuesPerPoint ?? 10_000;
@@ -250,7 +222,9 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
     const stats = emulator.stats();
     let missing = 0;
     for (let i = 0; i < points; i++) missing += Math.max(0, valuesPerPoint - emulator.values(PARTITION, `p${i}`).length);
-    const send = await measureSend(file, points, stats.requests, stats.valuesReceived, (ended - started) / 1000);
+    // The send floor: the backfill's requests replayed over the same time; no publishing interval paces a
+    // backfill, so what is due goes out every 10 ms and whenever a slot frees.
+    const send = await replaySend(file, { requests: stats.requests, values: stats.valuesReceived, seconds: (ended - started) / 1000, points, tickMs: 10 });
     await emulator.close();
     const values = stats.valuesStored;
     const e2e = values / ((ended - started) / 1000);
@@ -265,8 +239,8 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
       backfillCpuUsPerValue: (cliCpuUs - cliCpuAtStart) / values,
       backfillStartCpuMs: cliCpuAtStart / 1000,
       bareCpuUsPerValue: bare.cpuUs / bare.values,
-      sendCpuUsPerValue: send.usPerValue,
-      sendCpuUsPerRequest: send.usPerRequest,
+      sendCpuUsPerValue: send.cpuUs / send.values,
+      sendCpuUsPerRequest: send.cpuUs / send.requests,
       requests: stats.requests,
       serverCpuUsPerValueBare: serverBareUs / bare.values,
       serverCpuUsPerValueBackfill: serverBackfillUs / values,

@@ -7,10 +7,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { join } from "node:path";
 import { bucketsBetween, percentileMs, type LatencyBuckets } from "../src/dev/emulator-latency.js";
 import type { EmulatorStats } from "../src/dev/emulator.js";
-import { loadMapping } from "../src/config/index.js";
 import { formatProfile, summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
 import { InspectorSession } from "./lib/inspector.js";
-import { BENCH_DIR, benchTmp, Child, cpuMicros, memoryMb, RssSampler, sleep, spawnNode } from "./lib/proc.js";
+import { replaySend } from "./lib/send-floor.js";
+import { BENCH_DIR, benchTmp, Child, cpuMicros, RssSampler, sleep, spawnNode } from "./lib/proc.js";
 import type { Row, Target } from "./lib/report.js";
 
 /** The project folder (dist-bench/bench/.. /..). */
@@ -19,7 +19,6 @@ export const ROOT = join(BENCH_DIR, "..", "..");
 export const CLI = join(ROOT, "dist", "cli", "main.js");
 const SERVER = join(BENCH_DIR, "procs", "server.js");
 const BARE = join(BENCH_DIR, "procs", "bare.js");
-const SEND = join(BENCH_DIR, "procs", "send.js");
 
 /** Subscription settings shared by the connector's mapping and the bare client. */
 const PUBLISHING_INTERVAL_MS = 100;
@@ -499,49 +498,29 @@ export interface SendFloor {
  * the same emulator, with the connector's ingest settings (concurrency, token, partition) from its mapping.
  */
 async function measureSend(stack: Stack, mappingFile: string, w: Window, points: number): Promise<SendFloor> {
-  const ingest = loadMapping(mappingFile).ingest;
-  const send = spawnNode("send", SEND, [], { ipc: true });
-  try {
-    await send.ready(30_000);
-    const seconds = w.deliveredSeconds;
-    const prepared = await send.rpc<{ built: number; bodyBytes: number; buildMs: number }>({
-      cmd: "prepare", baseUrl: ingest.baseUrl, tokenUrl: ingest.tokenUrl, clientId: ingest.clientId, clientSecret: ingest.clientSecret,
-      audience: ingest.audience, partitionId: ingest.partitionId, points, concurrency: ingest.concurrency,
-      requests: w.requests, values: w.values, seconds, warmupS: 2, tickMs: PUBLISHING_INTERVAL_MS,
-    }, 120_000);
-    log(`send floor: replaying ${w.requests.toLocaleString("en-US")} requests of ${(w.values / w.requests).toFixed(1)} values over ${seconds.toFixed(1)} s, ${ingest.concurrency} in flight (${prepared.built.toLocaleString("en-US")} bodies built in ${(prepared.buildMs / 1000).toFixed(1)} s)`);
-    await send.rpc({ cmd: "warmup" }, 90_000);
-    const c0 = cpuMicros(send.pid);
-    const e0 = cpuMicros(stack.emulator!.child.pid);
-    const t0 = Date.now();
-    const r = await send.rpc<{ requests: number; values: number; seconds: number; lateMaxMs: number; behindAtEnd: number }>({ cmd: "run" }, (seconds + 90) * 1000);
-    const c1 = cpuMicros(send.pid);
-    const e1 = cpuMicros(stack.emulator!.child.pid);
-    const t1 = Date.now();
-    const { peak } = memoryMb(send.pid);
-    return {
-      usPerValue: (c1 - c0) / (seconds * w.cpuValuesPerS),
-      usPerValueSent: (c1 - c0) / r.values,
-      usPerRequest: (c1 - c0) / r.requests,
-      cpuUs: c1 - c0,
-      requests: r.requests,
-      values: r.values,
-      valuesPerRequest: r.values / r.requests,
-      targetRequestsPerS: w.requests / seconds,
-      requestsPerS: r.requests / r.seconds,
-      seconds: r.seconds,
-      lateMaxMs: r.lateMaxMs,
-      behindAtEndS: r.behindAtEnd,
-      concurrency: ingest.concurrency,
-      corePct: (c1 - c0) / (t1 - t0) / 10,
-      emulatorCorePct: (e1 - e0) / (t1 - t0) / 10,
-      rssPeakMb: peak,
-      bodyBytes: prepared.bodyBytes,
-    };
-  } finally {
-    await send.rpc({ cmd: "stop" }, 10_000).catch(() => {});
-    await send.stop(5_000);
-  }
+  const seconds = w.deliveredSeconds;
+  const r = await replaySend(mappingFile, { requests: w.requests, values: w.values, seconds, points, tickMs: PUBLISHING_INTERVAL_MS }, {
+    log, alsoCpu: () => cpuMicros(stack.emulator!.child.pid),
+  });
+  return {
+    usPerValue: r.cpuUs / (seconds * w.cpuValuesPerS),
+    usPerValueSent: r.cpuUs / r.values,
+    usPerRequest: r.cpuUs / r.requests,
+    cpuUs: r.cpuUs,
+    requests: r.requests,
+    values: r.values,
+    valuesPerRequest: r.values / r.requests,
+    targetRequestsPerS: w.requests / seconds,
+    requestsPerS: r.requests / r.seconds,
+    seconds: r.seconds,
+    lateMaxMs: r.lateMaxMs,
+    behindAtEndS: r.behindAtEnd,
+    concurrency: r.concurrency,
+    corePct: r.cpuUs / r.wallMs / 10,
+    emulatorCorePct: r.alsoCpuUs / r.wallMs / 10,
+    rssPeakMb: r.rssPeakMb,
+    bodyBytes: r.bodyBytes,
+  };
 }
 
 // --- scenarios ------------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ const LARGE_GROWING_PERCENT = 20;
  * (at the image's 1 GB cap). With a large mapping most of the live heap is the points' own state
  * (node-opcua's monitored items, the mapping, queues, counters: 216 MB at 100,000 points), which does
  * not turn over, so that slack is memory that buys nothing: at 100,000 points a limit of 20 % past
- * the live size took the process from 490 to 400 MB RSS at the same CPU (measured). With fewer points
- * the values, not the points, fill the heap, and V8's own policy costs less CPU (the same limit cost
- * 9-13 % more CPU at 10,000 points), so it stays.
+ * the live size took the process from 490 to 412 MB RSS at the same CPU (measured). With fewer points
+ * the values, not the points, fill the heap, and V8's own policy costs less CPU (a limit of 20 or 30 %
+ * cost 9-19 % more CPU at 10,000 points), so it stays.
  *
  * The heap controller reads the flag at every collection, so setting it at run time works (measured:
  * the same RSS as on the command line); it stays for the life of the process, a reload that shrinks

@@ -208,8 +208,8 @@ export class Sender {
   }
 
   /** Request-rate limit: space request starts 1/rate apart. */
+  /** Only with a rate limit (work() asks first: an async call costs a promise even when it returns at once). */
   private async pace(): Promise<void> {
-    if (this.opts.maxRequestsPerSecond <= 0) return;
     const now = this.clock.now();
     const at = Math.max(now, this.nextSendAt);
     this.nextSendAt = at + 1000 / this.opts.maxRequestsPerSecond;

@@ -42,8 +42,9 @@ export class TokenCache {
   }
 
   async get(): Promise<string> {
+    const fresh = this.fresh();
+    if (fresh !== undefined) return fresh;
     const now = this.clock.now();
-    if (this.token && now < this.refreshAt) return this.token;
     if (this.token && now < this.expiresAt) {
       // Still valid: refresh in the background and keep sending meanwhile; a failing token
       // endpoint is asked again after a pause, not on every request.
