@@ -43,9 +43,8 @@ ENV NODE_ENV=production
 # V8 lets its heap grow to several times the live set when the machine has memory to spare (measured:
 # 100,000 points, 310 MB live, 1.6 GB RSS without a cap, 0.58 GB with 600 MB at the same CPU). 1 GiB of
 # old space holds mappings to about 250,000 points; raise it with the mapping (docker run -e NODE_OPTIONS=...).
-# A young generation of 2 x 8 MB instead of 2 x 16 MB: 13-17 MB less RSS at 6 % more CPU (10,000 points,
-# 40,000 values/s, paired runs; README Performance).
-ENV NODE_OPTIONS="--max-old-space-size=1024 --max-semi-space-size=8"
+# The entry point adds a young generation of 2 x 8 MB for `run` (deploy/docker/entrypoint.sh says why).
+ENV NODE_OPTIONS="--max-old-space-size=1024"
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -53,6 +52,7 @@ COPY --from=build /app/dist ./dist
 COPY src/ops/page ./src/ops/page
 COPY package.json ./
 COPY mappings ./mappings
+COPY deploy/docker/entrypoint.sh ./docker-entrypoint.sh
 # /state is owned by the unprivileged user (a new named volume takes this ownership); /config holds
 # the mapping, mounted read-only. /app/state points to /state so that `demo` works in the image too.
 RUN mkdir -p /state /config \
@@ -70,5 +70,5 @@ STOPSIGNAL SIGTERM
 # these variables. An argument picks another path (/readyz): deploy/k8s's probes run this same script.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const e=process.env,t=e.OPS_TOKEN||(e.OPS_TOKEN_FILE?require('fs').readFileSync(e.OPS_TOKEN_FILE,'utf8').trim():'');fetch('http://127.0.0.1:9464'+(process.argv[1]||'/healthz'),{headers:t?{authorization:'Bearer '+t}:{},signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+ENTRYPOINT ["/bin/sh", "/app/docker-entrypoint.sh"]
 CMD ["run", "--config", "/config/mapping.yaml"]

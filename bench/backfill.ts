@@ -188,8 +188,8 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
     );
     const spawned = performance.now();
     const profDir = join(dir, "prof");
-    // The image's V8 flags, as the live scenarios (BENCH_NODE_ARGS replaces them).
-    const flags = (process.env.BENCH_NODE_ARGS ?? shippedNodeOptions()).split(" ").filter(Boolean);
+    // The image's V8 flags for a backfill (BENCH_NODE_ARGS replaces them).
+    const flags = (process.env.BENCH_NODE_ARGS ?? shippedNodeOptions("backfill")).split(" ").filter(Boolean);
     const cli = spawnNode("backfill", CLI, ["backfill", "--config", file, "--from", new Date(fromMs).toISOString(), "--to", new Date(toMs).toISOString()], {
       nodeArgs: [...flags, ...(opts.profile ? ["--cpu-prof", "--cpu-prof-dir", profDir] : [])],
     });

@@ -130,7 +130,7 @@ class ConnectorProc {
     // The connector runs with the V8 flags the image ships (the Dockerfile's NODE_OPTIONS), so the bench
     // measures the product as deployed; BENCH_NODE_ARGS replaces them (e.g. to compare heap settings,
     // BENCH_NODE_ARGS=" " for none).
-    const extra = (process.env.BENCH_NODE_ARGS ?? shippedNodeOptions()).split(" ").filter(Boolean);
+    const extra = (process.env.BENCH_NODE_ARGS ?? shippedNodeOptions("run")).split(" ").filter(Boolean);
     const nodeArgs = ["--inspect=127.0.0.1:0", ...extra, ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
     const spawnedAt = Date.now();
     const child = spawnNode("connector", CLI, ["run", "--config", mappingFile, "--log-level", "info"], { nodeArgs, cwd: ROOT });
@@ -169,10 +169,16 @@ class ConnectorProc {
   }
 }
 
-/** NODE_OPTIONS of the container image ("" when the Dockerfile sets none). */
-export function shippedNodeOptions(): string {
+/**
+ * NODE_OPTIONS the container image gives `command`: the Dockerfile's, plus the young-generation cap
+ * its entry point adds for `run` ("" when neither sets any).
+ */
+export function shippedNodeOptions(command: "run" | "backfill"): string {
   const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
-  return /^ENV NODE_OPTIONS=(.*)$/m.exec(dockerfile)?.[1]?.replace(/^"|"$/g, "").trim() ?? "";
+  const image = /^ENV NODE_OPTIONS=(.*)$/m.exec(dockerfile)?.[1]?.replace(/^"|"$/g, "").trim() ?? "";
+  const entrypoint = readFileSync(join(ROOT, "deploy", "docker", "entrypoint.sh"), "utf8");
+  const forRun = /--max-semi-space-size=\d+(?=")/.exec(entrypoint)?.[0];
+  return command === "run" && forRun && !image.includes("semi-space") ? `${image} ${forRun}`.trim() : image;
 }
 
 function mappingYaml(o: {

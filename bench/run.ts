@@ -229,10 +229,11 @@ console.log(`live: separate processes on loopback; publishingInterval 100 ms, sa
 // Paste-ready for the README's Performance section: the date and the machine of this run, the table, the targets.
 const date = started.toISOString().slice(0, 10);
 const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
-const connectorFlags = (process.env.BENCH_NODE_ARGS ?? shippedNodeOptions()).trim();
+const flagsOf = (command: "run" | "backfill") => (process.env.BENCH_NODE_ARGS ?? shippedNodeOptions(command)).trim() || "none";
+const connectorFlags = flagsOf("run") === flagsOf("backfill") ? `\`${flagsOf("run")}\`` : `\`${flagsOf("run")}\` (run), \`${flagsOf("backfill")}\` (backfill)`;
 const markdown = [
   `Measured on ${date} on a ${m.nproc}-core machine (\`nproc\` ${m.nproc}, ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.kernel}),`,
-  `${busy(before)} at the start, ${busy(after)} at the end (\`${command}\`, ${took.toFixed(0)} s; connector node flags: \`${connectorFlags || "none"}\`):`,
+  `${busy(before)} at the start, ${busy(after)} at the end (\`${command}\`, ${took.toFixed(0)} s; connector node flags: ${connectorFlags}):`,
   "",
   table(rows),
   ...(targets.length ? ["", "```", targetLines(targets), "```"] : []),

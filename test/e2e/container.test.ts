@@ -118,7 +118,7 @@ describe("Dockerfile", () => {
     expect(copies).toContain("--from=prod-deps /app/node_modules ./node_modules");
     expect(copies).toContain("--from=build /app/dist ./dist");
     expect(all(runtime, "RUN").every((r) => !/npm (ci|install)/.test(r.args))).toBe(true);
-    expect(all(runtime, "ENV").map((i) => i.args)).toEqual(["NODE_ENV=production", "NODE_OPTIONS=\"--max-old-space-size=1024 --max-semi-space-size=8\""]);
+    expect(all(runtime, "ENV").map((i) => i.args)).toEqual(["NODE_ENV=production", "NODE_OPTIONS=\"--max-old-space-size=1024\""]);
   });
 
   it("runs as a non-root user, keeps state in a /state volume, stops on SIGTERM, exposes the ops port", () => {
@@ -128,7 +128,8 @@ describe("Dockerfile", () => {
     expect(jsonArray(one(runtime, "VOLUME").args)).toEqual(["/state"]);
     expect(one(runtime, "STOPSIGNAL").args).toBe("SIGTERM");
     expect(one(runtime, "EXPOSE").args).toBe("9464");
-    expect(jsonArray(one(runtime, "ENTRYPOINT").args)).toEqual(["node", "/app/dist/cli/main.js"]);
+    expect(jsonArray(one(runtime, "ENTRYPOINT").args)).toEqual(["/bin/sh", "/app/docker-entrypoint.sh"]);
+    expect(all(runtime, "COPY").map((c) => c.args)).toContain("deploy/docker/entrypoint.sh ./docker-entrypoint.sh");
     expect(jsonArray(one(runtime, "CMD").args)).toEqual(["run", "--config", "/config/mapping.yaml"]);
     expect(one(runtime, "WORKDIR").args).toBe("/app");
   });
@@ -186,12 +187,42 @@ describe("Dockerfile", () => {
     expect(await probe({}, [], "http://127.0.0.1:1")).toBe(1); // nothing listening
   });
 
+  it("the entry point caps the young generation for run only, and an operator's own setting wins", () => {
+    // The real script and the real node; main.js is a stand-in that reports what node was given.
+    const app = join(work.path, "entrypoint");
+    mkdirSync(join(app, "dist", "cli"), { recursive: true });
+    cpSync(join(ROOT, "deploy", "docker", "entrypoint.sh"), join(app, "docker-entrypoint.sh"));
+    writeFileSync(join(app, "dist", "cli", "main.js"), "console.log(JSON.stringify({ options: process.env.NODE_OPTIONS ?? null, args: process.argv.slice(2) }));\n");
+    const imageEnv = /^NODE_OPTIONS="(.*)"$/.exec(all(runtime, "ENV").map((i) => i.args).find((a) => a.startsWith("NODE_OPTIONS="))!)![1]!;
+    const start = (args: string[], nodeOptions: string | undefined) => {
+      const env: Record<string, string | undefined> = { ...process.env, NODE_OPTIONS: nodeOptions };
+      if (nodeOptions === undefined) delete env.NODE_OPTIONS;
+      // `node` on the PATH, as in the image.
+      env.PATH = `${dirname(process.execPath)}:${env.PATH ?? ""}`;
+      const r = spawnSync("/bin/sh", [join(app, "docker-entrypoint.sh"), ...args], { env: env as NodeJS.ProcessEnv, encoding: "utf8", timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { options: string | null; args: string[] };
+    };
+    expect(start(["run", "--config", "/config/my mapping.yaml"], imageEnv)).toEqual({
+      options: "--max-old-space-size=1024 --max-semi-space-size=8",
+      args: ["run", "--config", "/config/my mapping.yaml"],
+    });
+    expect(start(["backfill", "--config", "/config/mapping.yaml", "--from", "-1d"], imageEnv)).toEqual({
+      options: "--max-old-space-size=1024",
+      args: ["backfill", "--config", "/config/mapping.yaml", "--from", "-1d"],
+    });
+    expect(start(["validate", "--config", "/config/mapping.yaml"], imageEnv).options).toBe("--max-old-space-size=1024");
+    expect(start(["run", "--config", "m.yaml"], "--max-old-space-size=2048 --max-semi-space-size=16").options).toBe("--max-old-space-size=2048 --max-semi-space-size=16");
+    expect(start(["run", "--config", "m.yaml"], undefined).options).toBe("--max-semi-space-size=8");
+    expect(start(["--version"], imageEnv)).toEqual({ options: "--max-old-space-size=1024", args: ["--version"] });
+  });
+
   it(".dockerignore keeps local state, builds, dependencies and git out of the context", () => {
     const ignored = dockerignore(read(".dockerignore"));
-    for (const p of ["node_modules", "node_modules/x/index.js", "dist/cli/main.js", "state/pki/own/private/private_key.pem", ".git/HEAD", "dist-bench", "tmp/x", "npm-debug.log"]) {
+    for (const p of ["node_modules", "node_modules/x/index.js", "dist/cli/main.js", "state/pki/own/private/private_key.pem", ".git/HEAD", "dist-bench", "deploy/k8s/statefulset.yaml", "tmp/x", "npm-debug.log"]) {
       expect(ignored(p), p).toBe(true);
     }
-    for (const p of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "src/cli/main.ts", "mappings/demo.yaml"]) {
+    for (const p of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "src/cli/main.ts", "mappings/demo.yaml", "deploy/docker/entrypoint.sh"]) {
       expect(ignored(p), p).toBe(false);
     }
   });
@@ -275,10 +306,10 @@ describe("the image's stages, replayed without a container engine", () => {
       const cmd = jsonArray(one(runtime, "CMD").args);
       const image = (args: string[]) => {
         const [exe, script] = entrypoint as [string, string];
-        expect(exe).toBe("node");
-        const r = spawnSync(process.execPath, [join(app, relative("/app", script)), ...args], {
+        expect(exe).toBe("/bin/sh");
+        const r = spawnSync(exe, [join(app, relative("/app", script)), ...args], {
           cwd: app,
-          env: { ...process.env, NODE_ENV: "production" },
+          env: { ...process.env, NODE_ENV: "production", PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` },
           encoding: "utf8",
           timeout: 30_000,
         });
