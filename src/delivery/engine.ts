@@ -28,6 +28,8 @@ const MAINTAIN_EVERY_MS = 5_000;
  * full ones; while the API is down the spool keeps to memoryRows, so an outage does not grow the heap.
  */
 const DRAIN_MEMORY_ROWS = 1_000_000;
+/** Values waiting for the API above which a reader that can wait (backfill, repair) waits: room(). */
+const READER_HIGH_WATER = 10_000;
 /** A failing commit or a full spool is logged at most this often. */
 const LOUD_EVERY_MS = 10_000;
 const BACKOFF_INITIAL_MS = 500;
@@ -80,6 +82,8 @@ export class DeliveryEngine {
   private retryCommitAt = 0;
   private lastFullWarning = Number.NEGATIVE_INFINITY;
   private finished = false;
+  /** Readers waiting for room (room()), each with the backlog it waits to fall to. */
+  private roomWaiters: { limit: number; resolve: () => void }[] = [];
 
   constructor(private readonly o: EngineOptions) {
     this.clock = o.clock ?? systemClock;
@@ -90,7 +94,7 @@ export class DeliveryEngine {
     const { retryMaxDelayMs, ...sender } = o.sender;
     this.sender = new Sender(
       { ...sender, maxValues: o.batch.maxValues, backoff: { initialMs: BACKOFF_INITIAL_MS, maxMs: retryMaxDelayMs } },
-      this.spool, this.scheduler, o.api.send, this.stats, this.clock, this.log,
+      this.spool, this.scheduler, o.api.send, this.stats, this.clock, this.log, () => this.wakeRoom(),
     );
   }
 
@@ -143,6 +147,43 @@ export class DeliveryEngine {
   }
 
   /**
+   * A reader's backpressure (backfill, repair: sources that can wait): resolves once at most
+   * READER_HIGH_WATER values (or 20 full requests per connection, if more) wait for the API and the
+   * spool file is under half its maxBytes, or when `signal` aborts. The spool stays small and a stop
+   * drains fast. Woken by the acknowledgements and commits that make room, not by polling: a reader
+   * that looked every 20 ms left the historian idle in between.
+   */
+  room(signal?: AbortSignal): Promise<void> {
+    const limit = Math.max(READER_HIGH_WATER, 20 * this.o.batch.maxValues * this.o.sender.concurrency);
+    if (this.hasRoom(limit) || signal?.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter = {
+        limit,
+        resolve: () => {
+          signal?.removeEventListener("abort", waiter.resolve);
+          resolve();
+        },
+      };
+      signal?.addEventListener("abort", waiter.resolve, { once: true });
+      this.roomWaiters.push(waiter);
+    });
+  }
+
+  private hasRoom(limit: number): boolean {
+    return this.backlog <= limit && this.spool.bytes <= this.o.spool.maxBytes / 2;
+  }
+
+  private wakeRoom(): void {
+    if (this.roomWaiters.length === 0) return;
+    const waiting = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiting) {
+      if (this.hasRoom(w.limit)) w.resolve();
+      else this.roomWaiters.push(w);
+    }
+  }
+
+  /**
    * The group commit: buffered samples become durable and sendable; every few seconds it also
    * deletes what was acknowledged. Never throws: a failure is counted, logged (at most every
    * 10 s) and retried at the next tick with nothing lost from memory.
@@ -169,6 +210,7 @@ export class DeliveryEngine {
     if (due) this.lastMaintain = now;
     if (result.droppedOldest > 0) this.spoolFull(undefined, result.droppedOldest);
     for (const [pointId, firstArrived] of result.added) this.scheduler.update(pointId, this.spool.unread(pointId), firstArrived);
+    this.wakeRoom(); // maintenance shrinks the file's bytes, dropOldest the backlog
   }
 
   /** Backfill checkpoints of a job, written in the engine's commits with the samples they stand for. */
@@ -205,6 +247,8 @@ export class DeliveryEngine {
     if (this.finished) return this.backlog;
     this.finished = true;
     this.timer?.cancel();
+    // A reader still waiting for room goes on (its values stay buffered for this last commit).
+    for (const w of this.roomWaiters.splice(0)) w.resolve();
     const drained = await this.drain(graceMs);
     this.sender.stop();
     this.scheduler.stop();

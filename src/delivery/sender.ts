@@ -52,6 +52,8 @@ export class Sender {
     private readonly stats: Stats,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** After each request's outcome was applied (acknowledged, released or dead-lettered). */
+    private readonly settled: () => void = () => {},
   ) {}
 
   /** Start workers for due points, up to the concurrency limit. */
@@ -74,6 +76,7 @@ export class Sender {
       void this.work(pointId).finally(() => {
         this.busy.delete(pointId);
         this.active--;
+        this.settled();
         // Due again? By count at once, otherwise maxDelay after its oldest remaining value arrived.
         // Only now, with the point no longer busy, so it can never have two requests in flight.
         if (!this.stopped) this.scheduler.update(pointId, this.spool.unread(pointId), this.spool.firstUnreadArrival(pointId));

@@ -98,8 +98,6 @@ class BackfillRun {
   private readonly planner: WindowPlanner;
   private readonly resumed: boolean;
   private readonly windowsAtStart: number;
-  /** Reading pauses while this many values wait for the API: the spool stays small, a stop drains fast. */
-  private readonly highWater: number;
   private readonly retryTimers = new Set<Timer>();
   private progressTimer: Timer | undefined;
   private valuesRead = 0;
@@ -147,7 +145,6 @@ class BackfillRun {
     this.windows = windowCount(fromMs, toMs, this.cfg.windowMs);
     this.planner = new WindowPlanner(this.windows, o.points.map((p) => ({ id: p.pointId, doneBelow: progress.get(p.pointId) ?? 0 })));
     this.windowsAtStart = this.planner.progress.done;
-    this.highWater = Math.max(10_000, 20 * mapping.batch.maxValues * mapping.ingest.concurrency);
     for (const config of o.points) {
       if (config.timestamp === "received") this.log.warn({ event: "received_timestamp_ignored", pointId: config.pointId }, "timestamp: received has no meaning for history; using the source timestamp");
       const settings = historySettings(config);
@@ -289,7 +286,8 @@ class BackfillRun {
         this.onValues(this.runs.get(pointId)!, values);
         // Let the sender's responses in between pages: a response of several points is a lot of work.
         await new Promise<void>((r) => setImmediate(r));
-        while (this.spoolBusy() && !this.signal.aborted) await new Promise<void>((r) => this.clock.setTimeout(r, 20));
+        // Reading waits while many values wait for the API.
+        if (this.engine) await this.engine.room(this.signal);
       });
     } catch (err) {
       // Our side failed (e.g. the spool): retry the window like a transient server failure.
@@ -321,11 +319,6 @@ class BackfillRun {
         retryLater(id, delay);
       }
     });
-  }
-
-  private spoolBusy(): boolean {
-    const e = this.engine;
-    return !!e && (e.backlog > this.highWater || e.spool.bytes > this.o.mapping.spool.maxBytes / 2);
   }
 
   /** One page of a point's history: conversion as in live mode, the range by the timestamp sent, same-ms merge. */

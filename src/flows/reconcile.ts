@@ -81,6 +81,8 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
       });
       try {
         for (let w = o.fromMs; w < o.toMs; w += mapping.backfill.windowMs) {
+          // A long repair waits for the API between windows, as a backfill does between pages.
+          if (delivery) await delivery.room();
           const end = Math.min(o.toMs, w + mapping.backfill.windowMs);
           const fromHistorian: (Timed & { quality: 0 | 1 | 2 })[] = [];
           const [outcome] = await history.read([point.pointId], w, end, { valuesPerRead: mapping.backfill.valuesPerRead }, (_id, values) => {

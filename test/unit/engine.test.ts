@@ -184,4 +184,40 @@ describe("DeliveryEngine", () => {
     expect(engine.stats.dropped.dead_letter).toBe(2);
     expect(await engine.finish(1_000)).toBe(0);
   });
+
+  it("room(): a reader waits while more than 10,000 values wait for the API, and goes on as acknowledgements make room", async () => {
+    // maxValues 100 x concurrency 4 x 20 = 8,000 < 10,000: the floor of the high-water mark counts.
+    let answering = false;
+    const { engine, sample, run, calls } = setup({ maxValues: 100, answer: () => (answering ? ok : undefined) });
+    engine.start();
+    await engine.room(); // nothing waits: at once
+    for (let i = 0; i < 10_200; i++) engine.append(sample(`p${i % 10}`, i));
+    let roomy = false;
+    const waiting = engine.room().then(() => (roomy = true));
+    await run(200); // committed; 4 requests of 100 in flight, none answered
+    expect(calls).toHaveLength(4);
+    expect(roomy).toBe(false);
+    calls[0]!.resolve(ok); // 10,100 left: still waiting
+    await flush();
+    expect(roomy).toBe(false);
+    calls[1]!.resolve(ok); // 10,000 left: room
+    await waiting;
+    expect(engine.backlog).toBe(10_000);
+
+    // A stop does not wait for the API.
+    const stop = new AbortController();
+    engine.append(sample("p0", 20_000));
+    const aborted = engine.room(stop.signal);
+    let done = false;
+    void aborted.then(() => (done = true));
+    await flush();
+    expect(done).toBe(false);
+    stop.abort();
+    await aborted;
+    answering = true;
+    for (const c of calls) c.resolve(ok);
+    const left = engine.finish(5_000);
+    await run(5_000);
+    expect(await left).toBe(0);
+  });
 });
