@@ -104,6 +104,7 @@ function numbers(x: unknown, path = "", out = new Map<string, number>()): Map<st
 interface BackfillResult {
   endToEndValuesPerS?: number;
   bareHistoryReadValuesPerS?: number;
+  bareRunsValuesPerS?: [number, number];
   ratio?: number;
   values?: number;
   points?: number;
@@ -167,7 +168,7 @@ async function backfill(): Promise<ScenarioResult> {
     ...(r.sendCpuUsPerValue !== undefined && { sendUsPerValue: r.sendCpuUsPerValue }),
     ...(r.backfillRssPeakMb !== undefined && { rssPeakMb: r.backfillRssPeakMb }),
     note: [
-      "produced/s = bare HistoryRead values/s, delivered/s = `opcua-ingest backfill` into the emulator",
+      `produced/s = bare HistoryRead values/s${r.bareRunsValuesPerS ? ` (read before and after the backfill: ${r.bareRunsValuesPerS.map((x) => Math.round(x).toLocaleString("en-US")).join(" and ")})` : ""}, delivered/s = \`opcua-ingest backfill\` into the emulator`,
       `end-to-end/bare ${rate.toFixed(2)}`,
       r.values !== undefined ? `${r.values.toLocaleString("en-US")} values${r.backfillSeconds !== undefined ? ` in ${r.backfillSeconds.toFixed(1)} s` : ""}` : "",
       r.missing ? `${r.missing} missing` : r.missing === 0 ? "none missing" : "",
