@@ -170,15 +170,15 @@ class ConnectorProc {
 }
 
 /**
- * NODE_OPTIONS the container image gives `command`: the Dockerfile's, plus the young-generation cap
- * its entry point adds for `run` ("" when neither sets any).
+ * NODE_OPTIONS the container image gives `command`: the Dockerfile's, plus the young generation its
+ * entry point sets for the command (`run) young=8 ;;`), as the script does ("" when neither sets any).
  */
 export function shippedNodeOptions(command: "run" | "backfill"): string {
   const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
   const image = /^ENV NODE_OPTIONS=(.*)$/m.exec(dockerfile)?.[1]?.replace(/^"|"$/g, "").trim() ?? "";
   const entrypoint = readFileSync(join(ROOT, "deploy", "docker", "entrypoint.sh"), "utf8");
-  const forRun = /--max-semi-space-size=\d+(?=")/.exec(entrypoint)?.[0];
-  return command === "run" && forRun && !image.includes("semi-space") ? `${image} ${forRun}`.trim() : image;
+  const young = new RegExp(`^\\s*${command}\\) young=(\\d+) ;;`, "m").exec(entrypoint)?.[1];
+  return young && !image.includes("semi-space") ? `${image} --max-semi-space-size=${young}`.trim() : image;
 }
 
 function mappingYaml(o: {

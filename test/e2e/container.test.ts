@@ -187,7 +187,7 @@ describe("Dockerfile", () => {
     expect(await probe({}, [], "http://127.0.0.1:1")).toBe(1); // nothing listening
   });
 
-  it("the entry point caps the young generation for run only, and an operator's own setting wins", () => {
+  it("the entry point sizes the young generation for run and backfill, and an operator's own setting wins", () => {
     // The real script and the real node; main.js is a stand-in that reports what node was given.
     const app = join(work.path, "entrypoint");
     mkdirSync(join(app, "dist", "cli"), { recursive: true });
@@ -208,12 +208,13 @@ describe("Dockerfile", () => {
       args: ["run", "--config", "/config/my mapping.yaml"],
     });
     expect(start(["backfill", "--config", "/config/mapping.yaml", "--from", "-1d"], imageEnv)).toEqual({
-      options: "--max-old-space-size=1024",
+      options: "--max-old-space-size=1024 --max-semi-space-size=64",
       args: ["backfill", "--config", "/config/mapping.yaml", "--from", "-1d"],
     });
     expect(start(["validate", "--config", "/config/mapping.yaml"], imageEnv).options).toBe("--max-old-space-size=1024");
     expect(start(["run", "--config", "m.yaml"], "--max-old-space-size=2048 --max-semi-space-size=16").options).toBe("--max-old-space-size=2048 --max-semi-space-size=16");
     expect(start(["run", "--config", "m.yaml"], undefined).options).toBe("--max-semi-space-size=8");
+    expect(start(["backfill", "--config", "m.yaml"], "--max_semi_space_size=4").options).toBe("--max_semi_space_size=4");
     expect(start(["--version"], imageEnv)).toEqual({ options: "--max-old-space-size=1024", args: ["--version"] });
   });
 
