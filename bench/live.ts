@@ -4,7 +4,8 @@
 // replaying the connector's request mix (procs/send: the send floor). CPU and memory come from /proc;
 // values produced from the server, values delivered, requests and latency from the emulator.
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
 import { bucketsBetween, percentileMs, type LatencyBuckets } from "../src/dev/emulator-latency.js";
 import type { EmulatorStats } from "../src/dev/emulator.js";
 import { formatProfile, summarizeProfile, type ProfileSummary } from "./lib/cpuprofile.js";
@@ -127,7 +128,7 @@ class ConnectorProc {
 
   static start(mappingFile: string, profileDir?: string): ConnectorProc {
     // The inspector only to force a full GC when the live heap is measured (idle otherwise).
-    // The connector runs with the V8 flags the image ships (the Dockerfile's NODE_OPTIONS), so the bench
+    // The connector runs with the V8 flags the image gives `run` (shippedNodeOptions), so the bench
     // measures the product as deployed; BENCH_NODE_ARGS replaces them (e.g. to compare heap settings,
     // BENCH_NODE_ARGS=" " for none).
     const extra = (process.env.BENCH_NODE_ARGS ?? shippedNodeOptions("run")).split(" ").filter(Boolean);
@@ -170,15 +171,26 @@ class ConnectorProc {
 }
 
 /**
- * NODE_OPTIONS the container image gives `command`: the Dockerfile's, plus the young generation its
- * entry point sets for the command (`run) young=8 ;;`), as the script does ("" when neither sets any).
+ * NODE_OPTIONS the container image gives `command`: its entry point script itself, run from a scratch
+ * folder with the Dockerfile's NODE_OPTIONS and a main.js that prints what node got ("" for none).
  */
 export function shippedNodeOptions(command: "run" | "backfill"): string {
   const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
-  const image = /^ENV NODE_OPTIONS=(.*)$/m.exec(dockerfile)?.[1]?.replace(/^"|"$/g, "").trim() ?? "";
-  const entrypoint = readFileSync(join(ROOT, "deploy", "docker", "entrypoint.sh"), "utf8");
-  const young = new RegExp(`^\\s*${command}\\) young=(\\d+) ;;`, "m").exec(entrypoint)?.[1];
-  return young && !image.includes("semi-space") ? `${image} --max-semi-space-size=${young}`.trim() : image;
+  const image = /^ENV NODE_OPTIONS=(.*)$/m.exec(dockerfile)?.[1]?.replace(/^"|"$/g, "").trim();
+  const dir = mkdtempSync(join(benchTmp(), "entrypoint-"));
+  try {
+    mkdirSync(join(dir, "dist", "cli"), { recursive: true });
+    copyFileSync(join(ROOT, "deploy", "docker", "entrypoint.sh"), join(dir, "entrypoint.sh"));
+    writeFileSync(join(dir, "dist", "cli", "main.js"), "process.stdout.write(process.env.NODE_OPTIONS ?? '');\n");
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` };
+    if (image === undefined) delete env.NODE_OPTIONS;
+    else env.NODE_OPTIONS = image;
+    const r = spawnSync("/bin/sh", [join(dir, "entrypoint.sh"), command], { env, encoding: "utf8", timeout: 10_000 });
+    if (r.status !== 0) throw new Error(`the image's entry point failed for ${command}: ${r.stderr || r.error?.message}`);
+    return r.stdout.trim();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function mappingYaml(o: {

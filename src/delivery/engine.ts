@@ -82,8 +82,10 @@ export class DeliveryEngine {
   private retryCommitAt = 0;
   private lastFullWarning = Number.NEGATIVE_INFINITY;
   private finished = false;
-  /** Readers waiting for room (room()), each with the backlog it waits to fall to. */
-  private roomWaiters: { limit: number; resolve: () => void }[] = [];
+  /** Readers waiting for room (room()), with the signal that stops their wait. */
+  private roomWaiters: { signal: AbortSignal | undefined; resolve: () => void }[] = [];
+  /** Signals with our abort listener: one per signal, however many readers wait on it (backfill: up to 64). */
+  private readonly roomSignals = new WeakSet<AbortSignal>();
 
   constructor(private readonly o: EngineOptions) {
     this.clock = o.clock ?? systemClock;
@@ -149,38 +151,36 @@ export class DeliveryEngine {
   /**
    * A reader's backpressure (backfill, repair: sources that can wait): resolves once at most
    * READER_HIGH_WATER values (or 20 full requests per connection, if more) wait for the API and the
-   * spool file is under half its maxBytes, or when `signal` aborts. The spool stays small and a stop
-   * drains fast. Woken by the acknowledgements and commits that make room, not by polling: a reader
-   * that looked every 20 ms left the historian idle in between.
+   * spool file is under half its maxBytes, when `signal` aborts, or at finish(). The spool stays
+   * small and a stop drains fast. Woken by the acknowledgements and commits that make room, not by
+   * polling: a reader that looked every 20 ms left the historian idle in between.
    */
   room(signal?: AbortSignal): Promise<void> {
-    const limit = Math.max(READER_HIGH_WATER, 20 * this.o.batch.maxValues * this.o.sender.concurrency);
-    if (this.hasRoom(limit) || signal?.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const waiter = {
-        limit,
-        resolve: () => {
-          signal?.removeEventListener("abort", waiter.resolve);
-          resolve();
-        },
-      };
-      signal?.addEventListener("abort", waiter.resolve, { once: true });
-      this.roomWaiters.push(waiter);
-    });
+    if (this.finished || signal?.aborted || this.hasRoom()) return Promise.resolve();
+    if (signal && !this.roomSignals.has(signal)) {
+      this.roomSignals.add(signal);
+      signal.addEventListener("abort", () => this.releaseRoom((w) => w.signal === signal), { once: true });
+    }
+    return new Promise<void>((resolve) => this.roomWaiters.push({ signal, resolve }));
   }
 
-  private hasRoom(limit: number): boolean {
+  private hasRoom(): boolean {
+    const limit = Math.max(READER_HIGH_WATER, 20 * this.o.batch.maxValues * this.o.sender.concurrency);
     return this.backlog <= limit && this.spool.bytes <= this.o.spool.maxBytes / 2;
   }
 
+  /** After an acknowledgement or a commit: every waiter goes on once there is room. */
   private wakeRoom(): void {
-    if (this.roomWaiters.length === 0) return;
-    const waiting = this.roomWaiters;
-    this.roomWaiters = [];
-    for (const w of waiting) {
-      if (this.hasRoom(w.limit)) w.resolve();
-      else this.roomWaiters.push(w);
+    if (this.roomWaiters.length > 0 && this.hasRoom()) this.releaseRoom(() => true);
+  }
+
+  private releaseRoom(which: (w: { signal: AbortSignal | undefined }) => boolean): void {
+    const keep: typeof this.roomWaiters = [];
+    for (const w of this.roomWaiters) {
+      if (which(w)) w.resolve();
+      else keep.push(w);
     }
+    this.roomWaiters = keep;
   }
 
   /**
@@ -248,7 +248,7 @@ export class DeliveryEngine {
     this.finished = true;
     this.timer?.cancel();
     // A reader still waiting for room goes on (its values stay buffered for this last commit).
-    for (const w of this.roomWaiters.splice(0)) w.resolve();
+    this.releaseRoom(() => true);
     const drained = await this.drain(graceMs);
     this.sender.stop();
     this.scheduler.stop();

@@ -9,6 +9,9 @@ import { dedupeMs } from "../transform/dedup.js";
 import type { DeliveryEngine } from "../delivery/engine.js";
 import type { Sample } from "../core/types.js";
 
+/** How long a repair waits between windows for the API to take what it queued, at most. */
+const REPAIR_ROOM_WAIT_MS = 60_000;
+
 export interface ReconcileOptions {
   mapping: Mapping;
   points: readonly PointConfig[];
@@ -81,8 +84,10 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
       });
       try {
         for (let w = o.fromMs; w < o.toMs; w += mapping.backfill.windowMs) {
-          // A long repair waits for the API between windows, as a backfill does between pages.
-          if (delivery) await delivery.room();
+          // A long repair waits for the API between windows, as a backfill does between pages, but
+          // at most a minute: the comparison and its report must not hang on writes the API refuses
+          // for now (what is not sent stays in the spool, and finish() says how much).
+          if (delivery) await delivery.room(AbortSignal.timeout(REPAIR_ROOM_WAIT_MS));
           const end = Math.min(o.toMs, w + mapping.backfill.windowMs);
           const fromHistorian: (Timed & { quality: 0 | 1 | 2 })[] = [];
           const [outcome] = await history.read([point.pointId], w, end, { valuesPerRead: mapping.backfill.valuesPerRead }, (_id, values) => {

@@ -19,7 +19,7 @@ afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
 
 interface Call { pointId: string; rows: SpoolRow[]; resolve(r: SendResult): void }
 
-function setup(o: { memoryRows?: number; maxValues?: number; answer?: (c: Call) => SendResult | undefined; file?: string } = {}) {
+function setup(o: { memoryRows?: number; maxValues?: number; maxBytes?: number; answer?: (c: Call) => SendResult | undefined; file?: string } = {}) {
   const d = tempDir("engine");
   dirs.push(d);
   const file = o.file ?? join(d.path, "spool.db");
@@ -29,7 +29,7 @@ function setup(o: { memoryRows?: number; maxValues?: number; answer?: (c: Call) 
   const log = pino({ level: "info" }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
   let closed = false;
   const engine = new DeliveryEngine({
-    spool: { file, maxBytes: 1 << 30, whenFull: "dropOldest", ...(o.memoryRows && { memoryRows: o.memoryRows }) },
+    spool: { file, maxBytes: o.maxBytes ?? 1 << 30, whenFull: "dropOldest", ...(o.memoryRows && { memoryRows: o.memoryRows }) },
     commitIntervalMs: 100,
     batch: { maxValues: o.maxValues ?? 10, maxDelayMs: 1_000 },
     sender: { concurrency: 4, overwrite: false, maxRequestsPerSecond: 0, retryMaxElapsedMs: 0, retryMaxDelayMs: 1_000 },
@@ -219,5 +219,43 @@ describe("DeliveryEngine", () => {
     const left = engine.finish(5_000);
     await run(5_000);
     expect(await left).toBe(0);
+  });
+
+  it("room(): a spool file over half its maxBytes holds readers until the maintenance commit deletes what was acknowledged", async () => {
+    const { engine, sample, run } = setup({ maxValues: 100, maxBytes: 400_000, answer: () => ok });
+    engine.start();
+    for (let i = 0; i < 600; i++) engine.append({ ...sample(`p${i % 6}`, i), value: "x".repeat(500) }); // ~330 KB
+    await run(200); // committed and sent: every value acknowledged, the chunks still in the file
+    expect(engine.backlog).toBe(0);
+    expect(engine.spool.bytes).toBeGreaterThan(200_000);
+    let roomy = false;
+    const waiting = engine.room().then(() => (roomy = true));
+    await run(1_000);
+    expect(roomy).toBe(false);
+    await run(5_000); // maintenance: the acknowledged chunks are deleted, the bytes fall
+    await waiting;
+    expect(engine.spool.bytes).toBe(0);
+    expect(await engine.finish(1_000)).toBe(0);
+  });
+
+  it("room(): finish() lets waiting readers go on, and a reader that asks after finish() does not wait", async () => {
+    const { engine, sample, run } = setup({ maxValues: 100 }); // the API never answers
+    engine.start();
+    for (let i = 0; i < 10_001; i++) engine.append(sample("a", i));
+    const stop = new AbortController();
+    const waiting = [engine.room(), engine.room(stop.signal), engine.room(stop.signal)];
+    let settled = 0;
+    for (const w of waiting) void w.then(() => settled++);
+    await run(200);
+    expect(settled).toBe(0);
+    stop.abort(); // the two waiting on this signal go on; the other keeps waiting
+    await flush();
+    expect(settled).toBe(2);
+    expect((engine as unknown as { roomWaiters: unknown[] }).roomWaiters).toHaveLength(1);
+    const left = engine.finish(500);
+    await run(600);
+    await Promise.all(waiting);
+    expect(await left).toBe(10_001);
+    await engine.room(); // after finish: at once
   });
 });
