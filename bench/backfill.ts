@@ -11,9 +11,11 @@
 //
 // `backfillBench()` is called by bench/run.ts. Alone, after `npm run build && npx tsc -p bench/tsconfig.json`:
 //   node dist-bench/bench/backfill.js [points] [values]      prints the result as JSON
-//   BACKFILL_PROFILE=1 ...                                   also the CLI's hot functions (node --cpu-prof)
+//   BACKFILL_PROFILE=1 ...                                   also the CLI's hot functions (node --cpu-prof) and
+//                                                            the emulator's (this process, during the backfill)
 //   BACKFILL_INGEST_CONCURRENCY=N ...                        ingest.concurrency N instead of the default 8
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -217,9 +219,15 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
     const cliCpuAtStart = cpuMicros(cli.pid);
     const s1 = cpuMicros(server.pid);
     const e0 = process.cpuUsage();
+    const emulatorProfile = opts.profile ? await startSelfProfile() : undefined;
     const code = await cli.exited;
     const ended = performance.now();
     const emulatorCpu = process.cpuUsage(e0);
+    if (emulatorProfile) {
+      const f = join(dir, "emulator.cpuprofile");
+      writeFileSync(f, JSON.stringify(await emulatorProfile()));
+      console.error(`emulator (this process) during the backfill:\n${formatProfile(summarizeProfile(f, ROOT, 30))}`);
+    }
     clearInterval(cpuTimer);
     rss.stop();
     const serverBackfillUs = cpuMicros(server.pid) - s1;
@@ -268,6 +276,19 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
     await server.stop(5_000);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Profiles this process (the emulator's) from now until the returned function is called. */
+async function startSelfProfile(): Promise<() => Promise<object>> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = await session.post("Profiler.stop");
+    session.disconnect();
+    return profile;
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

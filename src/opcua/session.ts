@@ -9,6 +9,7 @@ import {
 import type { Logger } from "pino";
 import type { OpcuaConfig } from "../config/types.js";
 import "./logging.js";
+import { installDateTimeDecoder } from "./datetime.js";
 import { ConnectorError } from "../core/errors.js";
 
 /** Failures the user must fix (bad credentials, refused certificate…): code + actionable message. */
@@ -100,6 +101,7 @@ const clientPki = new WeakMap<OPCUAClient, ClientCertificateManager>();
  * application URI, server certificates checked unless trustServerCertificate.
  */
 export async function createClient(cfg: OpcuaConfig, stateDir: string, log: Logger, opts: ClientOptions): Promise<OPCUAClient> {
+  if (!installDateTimeDecoder()) log.debug({ event: "datetime_decoder_kept" }, "node-opcua's own DateTime decoder is in use (exact, slower)");
   const certificateManager = new ClientCertificateManager({
     rootFolder: pkiFolder(stateDir),
     automaticallyAcceptUnknownCertificate: cfg.trustServerCertificate,
