@@ -1,7 +1,7 @@
 // From the validated file to the Mapping everything downstream reads: defaults applied, durations
 // in milliseconds, paths absolute, secrets from their files.
 import { dirname, resolve } from "node:path";
-import { DEFAULT_SOURCE, type Deadband, type GapFillConfig, type Mapping, type PointSettings, type SourceConfig, type UserIdentity } from "./types.js";
+import { DEFAULT_SOURCE, type Deadband, type GapFillConfig, type Mapping, type PointConfig, type SourceConfig, type UserIdentity } from "./types.js";
 import { parseDuration } from "./duration.js";
 import type { Secrets } from "./files.js";
 import { parseListen } from "./listen.js";
@@ -72,15 +72,7 @@ export function normalize(data: RawMapping, file: string, secrets: Secrets, poin
       ...(opsToken === undefined ? {} : { token: opsToken }),
     },
     state: resolve(folder, data.state),
-    points: data.points.map((point, index) => ({
-      pointId: own(point.pointId),
-      source: checked(point.source ?? only, "source"),
-      nodeId: own(point.nodeId.trim()),
-      ...(point.field === undefined ? {} : { field: own(point.field) }),
-      ...(point.indexRange === undefined ? {} : { indexRange: String(point.indexRange) }),
-      line: pointLine(index),
-      ...settings(point, defaults),
-    })),
+    points: data.points.map((point, index) => pointConfig(point, defaults, checked(point.source ?? only, "source"), pointLine(index))),
   };
 }
 
@@ -105,9 +97,18 @@ function gapFillConfig(raw: RawMapping["gapFill"]): GapFillConfig {
   return { enabled: raw.enabled, maxWindowMs: ms(raw.maxWindow) };
 }
 
-function settings(point: RawPoint, defaults: RawMapping["defaults"]): PointSettings {
+/**
+ * One object literal with every key a point always has, the optional ones last: V8 then keeps them
+ * inside the object. Spreading the settings into it put 12 of 19 in a second array (16 B a point
+ * more, 1.6 MB at 100,000 points, measured in a heap snapshot).
+ */
+function pointConfig(point: RawPoint, defaults: RawMapping["defaults"], source: string, line: number): PointConfig {
   const decimals = point.decimals ?? defaults.decimals;
-  return {
+  const config: PointConfig = {
+    pointId: own(point.pointId),
+    source,
+    nodeId: own(point.nodeId.trim()),
+    line,
     samplingIntervalMs: ms(point.samplingInterval ?? defaults.samplingInterval),
     queueSize: point.queueSize ?? defaults.queueSize,
     deadband: deadband(point.deadband ?? defaults.deadband),
@@ -117,12 +118,15 @@ function settings(point: RawPoint, defaults: RawMapping["defaults"]): PointSetti
     structured: point.structured ?? defaults.structured,
     scale: point.scale ?? defaults.scale,
     offset: point.offset ?? defaults.offset,
-    ...(decimals === undefined ? {} : { decimals }),
     booleanAs: point.booleanAs ?? defaults.booleanAs,
     enumAs: point.enumAs ?? defaults.enumAs,
     heartbeatMs: ms(point.heartbeat ?? defaults.heartbeat),
     trigger: point.trigger ?? defaults.trigger,
   };
+  if (point.field !== undefined) config.field = own(point.field);
+  if (point.indexRange !== undefined) config.indexRange = String(point.indexRange);
+  if (decimals !== undefined) config.decimals = decimals;
+  return config;
 }
 
 function deadband(raw: RawDeadband): Deadband {

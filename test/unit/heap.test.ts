@@ -11,8 +11,8 @@ describe("heap settings for the mapping's size", () => {
 
   it("limits the old generation's growth from 25,000 points on, and leaves V8's policy below", () => {
     expect(run(24_999, "--max-old-space-size=1024")).toEqual({ tuned: false, set: [] });
-    expect(run(25_000, "--max-old-space-size=1024")).toEqual({ tuned: true, set: ["--heap-growing-percent=20"] });
-    expect(run(100_000, "")).toEqual({ tuned: true, set: ["--heap-growing-percent=20"] });
+    expect(run(25_000, "--max-old-space-size=1024")).toEqual({ tuned: true, set: ["--heap-growing-percent=10"] });
+    expect(run(100_000, "")).toEqual({ tuned: true, set: ["--heap-growing-percent=10"] });
   });
 
   it("keeps an operator's own heap growing setting, in either spelling", () => {
