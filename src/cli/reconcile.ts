@@ -6,6 +6,7 @@ import type { PointReconcile } from "../flows/reconcile.js";
 import { parseTimeRange, TimeRangeError, type TimeRange } from "../flows/timerange.js";
 import { defineCommand, lockState, TIME_HELP } from "./command.js";
 import { EXIT, UsageError } from "./errors.js";
+import { onceTerminated } from "./signals.js";
 
 export const reconcileSpec = defineCommand({
   name: "reconcile",
@@ -19,8 +20,12 @@ API, values that differ, values in the API the historian does not have (extra), 
 --overwrite also the different ones (overwrite=true). --json prints the report for scripts.
 --repair writes the state folder: one writer per state folder, so while run, backfill or another
 repair holds it, reconcile --repair exits 1 naming that process (without --repair it only reads).
+SIGINT/SIGTERM stops after the window being compared: the report covers what was compared, and a
+repair sends what it queued for up to 10 s (the rest waits in state/reconcile.db); a second signal
+exits at once.
 Exit 0 when nothing is missing or different (extras are reported: the API cannot delete them), 1
-when something is (or a point could not be read, or the state folder is in use), 2 for bad usage.`,
+when something is (or a point could not be read, the comparison was stopped, or the state folder is
+in use), 2 for bad usage.`,
   flags: {
     config: { type: "string", short: "c", arg: "FILE", help: "the mapping YAML" },
     from: { type: "string", arg: "TIME", help: `start, included: ${TIME_HELP}` },
@@ -87,8 +92,16 @@ async function runCheck(a: ReconcileArgs, mapping: Mapping, points: PointConfig[
   const { reconcile } = await import("../app/reconcile.js");
   const tty = process.stderr.isTTY && !a.json;
   const span = range.to.ms - range.from.ms;
+  const stop = new AbortController();
+  void onceTerminated(() => {
+    log.error({ event: "second_signal" }, `second signal: exiting at once${a.repair ? "; what was queued for repair waits in state/reconcile.db for the next --repair" : ""}`);
+    process.exit(EXIT.failure);
+  }).then((signal) => {
+    log.warn({ event: "stopping", signal }, "stopping after the window being compared");
+    stop.abort();
+  });
   const result = await reconcile({
-    mapping, points, fromMs: range.from.ms, toMs: range.to.ms, repair: a.repair, overwrite: a.overwrite, log,
+    mapping, points, fromMs: range.from.ms, toMs: range.to.ms, repair: a.repair, overwrite: a.overwrite, log, signal: stop.signal,
     onProgress: tty ? (id, done) => process.stderr.write(`\r${id}: ${Math.round(((done - range.from.ms) / span) * 100)}%   `) : undefined,
   });
   if (tty) process.stderr.write("\r\x1b[K");
@@ -97,16 +110,25 @@ async function runCheck(a: ReconcileArgs, mapping: Mapping, points: PointConfig[
   const differs = result.points.filter((p) => p.error || p.missing || p.different);
   const totals = result.points.reduce((t, p) => ({ matched: t.matched + p.matched, missing: t.missing + p.missing, different: t.different + p.different, extra: t.extra + p.extra, repaired: t.repaired + p.repaired }), { matched: 0, missing: 0, different: 0, extra: 0, repaired: 0 });
   const rate = Math.round(result.compared / Math.max(0.001, result.elapsedMs / 1000));
+  const stopped = result.stoppedAt;
+  const ok = differs.length === 0 && !stopped;
   if (a.json) {
-    console.log(JSON.stringify({ from: ts(range.from.ms), to: ts(range.to.ms), ok: differs.length === 0, totals, valuesPerSecond: rate, points: result.points }, null, 2));
+    const interrupted = stopped && { pointId: stopped.pointId, comparedUpTo: ts(stopped.ms), pointsNotCompared: points.length - result.points.length };
+    console.log(JSON.stringify({ from: ts(range.from.ms), to: ts(range.to.ms), ok, ...(interrupted && { interrupted }), totals, valuesPerSecond: rate, points: result.points }, null, 2));
   } else {
     console.log(table(result.points));
+    if (stopped) {
+      console.log(
+        `INTERRUPTED: compared up to ${stopped.pointId} at ${ts(stopped.ms)}; ${points.length - result.points.length} of ${points.length} point(s) not compared. ` +
+          `The counts below cover only what was compared; run the same command again for the whole range.`,
+      );
+    }
     console.log(
-      `${differs.length === 0 ? "OK" : "DIFFERENCES"}: ${result.points.length} point(s), [${ts(range.from.ms)}, ${ts(range.to.ms)}): matched ${totals.matched}, missing ${totals.missing}, different ${totals.different}, extra ${totals.extra}` +
+      `${stopped ? "SO FAR" : differs.length === 0 ? "OK" : "DIFFERENCES"}: ${result.points.length} point(s), [${ts(range.from.ms)}, ${ts(range.to.ms)}): matched ${totals.matched}, missing ${totals.missing}, different ${totals.different}, extra ${totals.extra}` +
         (a.repair ? `; repaired ${totals.repaired}${result.left ? ` (${result.left} left for the next --repair)` : ""}` : "") +
         `; ${result.compared} values compared at ${rate}/s`,
     );
     if (!a.repair && (totals.missing || totals.different)) console.log(`Repair with --repair${totals.different ? " --overwrite (to replace the different values)" : ""}.`);
   }
-  return differs.length === 0 ? EXIT.ok : EXIT.failure;
+  return ok ? EXIT.ok : EXIT.failure;
 }

@@ -11,6 +11,9 @@ import type { Sample } from "../core/types.js";
 
 /** How long a repair waits between windows for the API to take what it queued, at most. */
 const REPAIR_ROOM_WAIT_MS = 60_000;
+/** How long a finished repair sends what it queued, at most; after a stop signal, as long as `run`'s default drain. */
+const REPAIR_FINISH_MS = 60_000;
+const STOPPED_FINISH_MS = 10_000;
 
 export interface ReconcileOptions {
   mapping: Mapping;
@@ -26,6 +29,8 @@ export interface ReconcileOptions {
   engine?: DeliveryEngine | undefined;
   log: Logger;
   onProgress?: (pointId: string, doneMs: number) => void;
+  /** Stop (SIGINT/SIGTERM): no new window is read; the report covers what was compared, the repair sends what it queued. */
+  signal?: AbortSignal;
 }
 
 export interface PointReconcile extends Comparison {
@@ -46,6 +51,11 @@ export interface ReconcileResult {
   elapsedMs: number;
   /** Repair values still in the spool (sent by the next repair). */
   left: number;
+  /**
+   * Set when the signal stopped the comparison before the end: the last point reported was compared
+   * up to `ms` (exclusive), the points after it not at all.
+   */
+  stoppedAt?: { pointId: string; ms: number };
 }
 
 /**
@@ -63,9 +73,17 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
   delivery?.start();
   const results: PointReconcile[] = [];
   let compared = 0;
+  let stoppedAt: ReconcileResult["stoppedAt"];
+  const stopped = () => o.signal?.aborted === true;
   try {
     const prepared = await history.prepare(o.points.map(historyPoint));
     for (const point of o.points) {
+      if (stopped()) {
+        // Between two points (the last one complete), unless a window loop stopped first.
+        const last = results.at(-1);
+        stoppedAt ??= last ? { pointId: last.pointId, ms: o.toMs } : { pointId: point.pointId, ms: o.fromMs };
+        break;
+      }
       const r: PointReconcile = { pointId: point.pointId, historian: 0, api: 0, badSkipped: 0, repaired: 0, matched: 0, missing: 0, different: 0, extra: 0 };
       results.push(r);
       const prep = prepared.get(point.pointId);
@@ -87,7 +105,11 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
           // A long repair waits for the API between windows, as a backfill does between pages, but
           // at most a minute: the comparison and its report must not hang on writes the API refuses
           // for now (what is not sent stays in the spool, and finish() says how much).
-          if (delivery) await delivery.room(AbortSignal.timeout(REPAIR_ROOM_WAIT_MS));
+          if (delivery) await delivery.room(o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(REPAIR_ROOM_WAIT_MS)]) : AbortSignal.timeout(REPAIR_ROOM_WAIT_MS));
+          if (stopped()) {
+            stoppedAt = { pointId: point.pointId, ms: w };
+            break;
+          }
           const end = Math.min(o.toMs, w + mapping.backfill.windowMs);
           const fromHistorian: (Timed & { quality: 0 | 1 | 2 })[] = [];
           const [outcome] = await history.read([point.pointId], w, end, { valuesPerRead: mapping.backfill.valuesPerRead }, (_id, values) => {
@@ -112,6 +134,7 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
           r.api += a.length;
           compared += h.length + a.length;
           comparer.window(h, a);
+          log.debug({ event: "reconcile_window", pointId: point.pointId, from: w, to: end, historian: h.length, api: a.length }, "window compared");
           o.onProgress?.(point.pointId, end);
         }
       } catch (err) {
@@ -123,7 +146,7 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
     await history.close();
     if (!o.engine) await reader.close();
   }
-  const left = o.engine ? await o.engine.finish(60_000) : 0;
+  const left = o.engine ? await o.engine.finish(stoppedAt ? STOPPED_FINISH_MS : REPAIR_FINISH_MS) : 0;
   if (left > 0) log.warn({ event: "repair_left", left }, "repair: values left in state/reconcile.db; the next --repair sends them");
-  return { points: results, compared, elapsedMs: Date.now() - started, left };
+  return { points: results, compared, elapsedMs: Date.now() - started, left, ...(stoppedAt && { stoppedAt }) };
 }

@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseMapping } from "../../src/config/index.js";
@@ -5,8 +6,11 @@ import type { Mapping } from "../../src/config/types.js";
 import { IngestClient } from "../../src/ingest/client.js";
 import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
 import { reconcile as runReconcile } from "../../src/app/reconcile.js";
+import { LOCK_FILE } from "../../src/spool/lock.js";
+import { startCli } from "../helpers/cli.js";
 import { silent, tempDir } from "../helpers/env.js";
 import { HistorianServer } from "../helpers/historian.js";
+import { waitFor } from "../helpers/wait.js";
 
 // A historizing node-opcua server (the plant's record) and the emulator (the cloud's), over loopback.
 const POINTS = 20;
@@ -20,9 +24,12 @@ let mapping: Mapping;
 const seeded = new Map<string, { missing: number; different: number; extra: number }>();
 
 function mappingFor(): Mapping {
+  return parseMapping(mappingText(), join(dir.path, "mapping.yaml"), {});
+}
+
+function mappingText(): string {
   const points = historian.names.map((n) => `  - nodeId: "${historian.nodeId(n)}"\n    pointId: rc-${n}`).join("\n");
-  const yaml = `opcua:\n  endpoint: ${historian.endpoint}\ningest:\n  baseUrl: ${emulator.baseUrl}\n  tokenUrl: ${emulator.tokenUrl}\n  partitionId: rc\n  clientId: demo-client\n  clientSecret: demo-secret\n  concurrency: 8\nbatch:\n  maxDelay: 100ms\nbackfill:\n  window: 30m\n  valuesPerRead: 2000\nstate: ${join(dir.path, "state")}\nops:\n  listen: off\npoints:\n${points}\n`;
-  return parseMapping(yaml, join(dir.path, "mapping.yaml"), {});
+  return `opcua:\n  endpoint: ${historian.endpoint}\ningest:\n  baseUrl: ${emulator.baseUrl}\n  tokenUrl: ${emulator.tokenUrl}\n  partitionId: rc\n  clientId: demo-client\n  clientSecret: demo-secret\n  concurrency: 8\nbatch:\n  maxDelay: 100ms\nbackfill:\n  window: 30m\n  valuesPerRead: 2000\nstate: ${join(dir.path, "state")}\nops:\n  listen: off\npoints:\n${points}\n`;
 }
 
 beforeAll(async () => {
@@ -94,4 +101,47 @@ describe("reconcile: the API against the historian", () => {
       for (const v of historian.expected(name, from, to)) expect(have.get(v.timestamp)).toBe(v.value);
     }
   }, 240_000);
+  it("stops between windows on the signal: a report of what was compared, the repair of it sent", async () => {
+    // After the test above the API matches; alter 30 values of the first point (overwrite) for a repair to find.
+    const from = START;
+    const to = START + PER_POINT * STEP + 1_000;
+    const [first, second] = historian.names;
+    const truth = historian.expected(first!, from, to);
+    const client = new IngestClient(mapping.ingest);
+    const altered = truth.filter((_, k) => k % 150 === 7).slice(0, 30);
+    const sent = await client.send(`rc-${first}`, altered.map((v) => ({ ts: Date.parse(v.timestamp), value: `${v.value}-again`, quality: 0 as const })), true);
+    expect(sent.kind).toBe("accepted");
+    await client.close();
+
+    const stop = new AbortController();
+    const result = await runReconcile({
+      mapping, points: mapping.points, fromMs: from, toMs: to, repair: true, overwrite: true, log: silent, signal: stop.signal,
+      // The stop arrives while the second point's first window is compared.
+      onProgress: (id) => id === `rc-${second}` && stop.abort(),
+    });
+    expect(result.stoppedAt).toEqual({ pointId: `rc-${second}`, ms: START + mapping.backfill.windowMs });
+    expect(result.points.map((p) => p.pointId)).toEqual([`rc-${first}`, `rc-${second}`]);
+    expect(result.points[0]).toMatchObject({ different: 30, missing: 0, repaired: 30 });
+    expect(result.points[1]!.historian).toBeLessThan(result.points[0]!.historian / 2);
+    expect(result.left).toBe(0);
+    const have = new Map(emulator.values("rc", `rc-${first}`).map((v) => [v.timestamp, v.value]));
+    for (const v of altered) expect(have.get(v.timestamp)).toBe(v.value);
+  }, 120_000);
+
+  it("the CLI stops on SIGINT with exit 1, says what it did not compare, and frees the state folder", async () => {
+    const file = join(dir.path, "cli-mapping.yaml");
+    writeFileSync(file, mappingText());
+    const from = new Date(START).toISOString();
+    const to = new Date(START + PER_POINT * STEP + 1_000).toISOString();
+    const r = startCli(["reconcile", "--config", file, "--from", from, "--to", to, "--repair", "--log-level", "debug"]);
+    const windows = () => r.stderr.join("").split('"event":"reconcile_window"').length - 1;
+    await waitFor(() => windows() >= 2, 60_000, "two windows compared");
+    r.child.kill("SIGINT");
+    expect(await r.exit, r.stderr.join("").slice(-2000)).toBe(1);
+    const notice = r.stdout.find((l) => l.startsWith("INTERRUPTED: compared up to rc-"));
+    expect(notice, r.stdout.join("\n")).toMatch(/; (\d+) of 20 point\(s\) not compared/);
+    expect(Number(/; (\d+) of 20/.exec(notice!)![1])).toBeGreaterThan(0);
+    expect(r.stdout.some((l) => l.startsWith("SO FAR: "))).toBe(true);
+    expect(existsSync(join(dir.path, "state", LOCK_FILE))).toBe(false);
+  }, 120_000);
 });
