@@ -12,7 +12,8 @@ const LARGE_GROWING_PERCENT = 10;
  * (node-opcua's monitored items, the mapping, queues, counters: 216 MB at 100,000 points), which does
  * not turn over, so that slack is memory that buys nothing: at 100,000 points a limit of 20 % past
  * the live size took the process from 490 to 412 MB RSS at the same CPU, 10 % a further 378/390 →
- * 368/374 MB peak (alternating pairs) for 4-5 % more CPU a value (measured). With fewer points
+ * 368/374 MB peak (alternating pairs) for 4-5 % more CPU a value (measured at 100,000 points only;
+ * the more of the heap the points hold, the less a tighter limit costs). With fewer points
  * the values, not the points, fill the heap, and V8's own policy costs less CPU (a limit of 20 or 30 %
  * cost 9-19 % more CPU at 10,000 points), so it stays.
  *

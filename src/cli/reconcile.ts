@@ -113,13 +113,13 @@ async function runCheck(a: ReconcileArgs, mapping: Mapping, points: PointConfig[
   const stopped = result.stoppedAt;
   const ok = differs.length === 0 && !stopped;
   if (a.json) {
-    const interrupted = stopped && { pointId: stopped.pointId, comparedUpTo: ts(stopped.ms), pointsNotCompared: points.length - result.points.length };
+    const interrupted = stopped && { stoppedAt: { pointId: stopped.pointId, time: ts(stopped.ms) }, pointsNotCompared: points.length - result.points.length };
     console.log(JSON.stringify({ from: ts(range.from.ms), to: ts(range.to.ms), ok, ...(interrupted && { interrupted }), totals, valuesPerSecond: rate, points: result.points }, null, 2));
   } else {
     console.log(table(result.points));
     if (stopped) {
       console.log(
-        `INTERRUPTED: compared up to ${stopped.pointId} at ${ts(stopped.ms)}; ${points.length - result.points.length} of ${points.length} point(s) not compared. ` +
+        `INTERRUPTED: stopped at ${stopped.pointId} ${ts(stopped.ms)}; ${points.length - result.points.length} of ${points.length} point(s) not compared at all. ` +
           `The counts below cover only what was compared; run the same command again for the whole range.`,
       );
     }

@@ -52,10 +52,30 @@ export interface ReconcileResult {
   /** Repair values still in the spool (sent by the next repair). */
   left: number;
   /**
-   * Set when the signal stopped the comparison before the end: the last point reported was compared
-   * up to `ms` (exclusive), the points after it not at all.
+   * Set when the signal stopped the comparison before the end: where it stopped, the first point and
+   * time not compared. That point was compared up to `ms` (when it is in `points`), the points after
+   * it not at all.
    */
   stoppedAt?: { pointId: string; ms: number };
+}
+
+/**
+ * delivery.room(), but for at most REPAIR_ROOM_WAIT_MS and not past a stop. (AbortSignal.any of the
+ * stop and a timeout per window would do, but on Node 20 each one stays attached to the stop signal
+ * for good: nodejs/node#55351.)
+ */
+async function waitForRoom(delivery: DeliveryEngine, stop: AbortSignal | undefined): Promise<void> {
+  if (stop?.aborted) return;
+  const wait = new AbortController();
+  const timer = setTimeout(() => wait.abort(), REPAIR_ROOM_WAIT_MS);
+  const onStop = () => wait.abort();
+  stop?.addEventListener("abort", onStop, { once: true });
+  try {
+    await delivery.room(wait.signal);
+  } finally {
+    clearTimeout(timer);
+    stop?.removeEventListener("abort", onStop);
+  }
 }
 
 /**
@@ -79,9 +99,7 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
     const prepared = await history.prepare(o.points.map(historyPoint));
     for (const point of o.points) {
       if (stopped()) {
-        // Between two points (the last one complete), unless a window loop stopped first.
-        const last = results.at(-1);
-        stoppedAt ??= last ? { pointId: last.pointId, ms: o.toMs } : { pointId: point.pointId, ms: o.fromMs };
+        stoppedAt ??= { pointId: point.pointId, ms: o.fromMs };
         break;
       }
       const r: PointReconcile = { pointId: point.pointId, historian: 0, api: 0, badSkipped: 0, repaired: 0, matched: 0, missing: 0, different: 0, extra: 0 };
@@ -105,9 +123,10 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
           // A long repair waits for the API between windows, as a backfill does between pages, but
           // at most a minute: the comparison and its report must not hang on writes the API refuses
           // for now (what is not sent stays in the spool, and finish() says how much).
-          if (delivery) await delivery.room(o.signal ? AbortSignal.any([o.signal, AbortSignal.timeout(REPAIR_ROOM_WAIT_MS)]) : AbortSignal.timeout(REPAIR_ROOM_WAIT_MS));
+          if (delivery) await waitForRoom(delivery, o.signal);
           if (stopped()) {
             stoppedAt = { pointId: point.pointId, ms: w };
+            if (w === o.fromMs) results.pop(); // nothing of it compared
             break;
           }
           const end = Math.min(o.toMs, w + mapping.backfill.windowMs);
@@ -146,7 +165,8 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
     await history.close();
     if (!o.engine) await reader.close();
   }
-  const left = o.engine ? await o.engine.finish(stoppedAt ? STOPPED_FINISH_MS : REPAIR_FINISH_MS) : 0;
+  // A stop that came during the last window still shortens the drain (one arriving during it does not: a second signal ends the process).
+  const left = o.engine ? await o.engine.finish(stopped() ? STOPPED_FINISH_MS : REPAIR_FINISH_MS) : 0;
   if (left > 0) log.warn({ event: "repair_left", left }, "repair: values left in state/reconcile.db; the next --repair sends them");
   return { points: results, compared, elapsedMs: Date.now() - started, left, ...(stoppedAt && { stoppedAt }) };
 }

@@ -6,8 +6,11 @@ import { createRequire } from "node:module";
 // doubles (below), so this module puts that function in the place node-opcua calls it from.
 //
 // node-opcua calls it through its module's exports object (`(0, date_time_1.bn_...)(...)`), so
-// assigning the export is enough. If a later node-opcua moves or freezes it, the original stays in
-// place (slower, equally exact): installed() then answers false, which a unit test checks.
+// assigning the export is enough. The module is found the way node-opcua's DataValue decoder finds
+// it (node-opcua → node-opcua-data-value → node-opcua-basic-types → node-opcua-date-time), so a
+// nested copy would be the one replaced. If a later node-opcua moves or freezes it, the original
+// stays in place (slower, equally exact): installDateTimeDecoder() then answers false, which a unit
+// test would show.
 
 type Decode = (high: number, low: number, picoseconds?: number, value?: unknown) => [Date, number];
 
@@ -16,10 +19,19 @@ interface DateTimeModule {
   offsetFactor1601: [number, number];
 }
 
-const load = createRequire(import.meta.url);
+/** The module at the end of a chain of packages, each resolved from the one before. */
+export function resolveChain(chain: readonly string[]): string {
+  let from = import.meta.url;
+  for (const name of chain) from = createRequire(from).resolve(name);
+  return from;
+}
+
+/** How node-opcua's DataValue decoder reaches its DateTime decoder. */
+export const DATE_TIME_CHAIN = ["node-opcua", "node-opcua-data-value", "node-opcua-basic-types", "node-opcua-date-time/dist/date_time.js"] as const;
+
 const target = ((): DateTimeModule | undefined => {
   try {
-    return load("node-opcua-date-time/dist/date_time.js") as DateTimeModule;
+    return createRequire(import.meta.url)(resolveChain(DATE_TIME_CHAIN)) as DateTimeModule;
   } catch {
     return undefined;
   }

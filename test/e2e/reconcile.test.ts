@@ -126,6 +126,15 @@ describe("reconcile: the API against the historian", () => {
     expect(result.left).toBe(0);
     const have = new Map(emulator.values("rc", `rc-${first}`).map((v) => [v.timestamp, v.value]));
     for (const v of altered) expect(have.get(v.timestamp)).toBe(v.value);
+
+    // A stop once the first point is complete: the second one is where it stopped, not compared at all.
+    const between = new AbortController();
+    const checked = await runReconcile({
+      mapping, points: mapping.points, fromMs: from, toMs: to, repair: false, overwrite: false, log: silent, signal: between.signal,
+      onProgress: (id, done) => id === `rc-${first}` && done === to && between.abort(),
+    });
+    expect(checked.stoppedAt).toEqual({ pointId: `rc-${second}`, ms: from });
+    expect(checked.points.map((p) => ({ id: p.pointId, missing: p.missing, different: p.different }))).toEqual([{ id: `rc-${first}`, missing: 0, different: 0 }]);
   }, 120_000);
 
   it("the CLI stops on SIGINT with exit 1, says what it did not compare, and frees the state folder", async () => {
@@ -138,8 +147,8 @@ describe("reconcile: the API against the historian", () => {
     await waitFor(() => windows() >= 2, 60_000, "two windows compared");
     r.child.kill("SIGINT");
     expect(await r.exit, r.stderr.join("").slice(-2000)).toBe(1);
-    const notice = r.stdout.find((l) => l.startsWith("INTERRUPTED: compared up to rc-"));
-    expect(notice, r.stdout.join("\n")).toMatch(/; (\d+) of 20 point\(s\) not compared/);
+    const notice = r.stdout.find((l) => l.startsWith("INTERRUPTED: stopped at rc-"));
+    expect(notice, r.stdout.join("\n")).toMatch(/; (\d+) of 20 point\(s\) not compared at all/);
     expect(Number(/; (\d+) of 20/.exec(notice!)![1])).toBeGreaterThan(0);
     expect(r.stdout.some((l) => l.startsWith("SO FAR: "))).toBe(true);
     expect(existsSync(join(dir.path, "state", LOCK_FILE))).toBe(false);

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { BinaryStream, DataValue, DataType, Variant, decodeDateTime, encodeHighAccuracyDateTime } from "node-opcua";
 import { describe, expect, it } from "vitest";
-import { decodeDateTimeWords, installDateTimeDecoder, originalDecode } from "../../src/opcua/datetime.js";
+import { DATE_TIME_CHAIN, decodeDateTimeWords, installDateTimeDecoder, originalDecode, resolveChain } from "../../src/opcua/datetime.js";
 
 // The DateTime decoder put in node-opcua's place must answer exactly what node-opcua's own does,
 // for every pair of words the wire can carry (read as signed int32, as node-opcua reads them).
@@ -96,8 +96,11 @@ describe("DateTime decoding without 64-bit integers", () => {
     expect(installDateTimeDecoder()).toBe(true);
     expect(installDateTimeDecoder()).toBe(true); // idempotent
     // The copy of node-opcua-date-time that node-opcua's DataValue decoder loads is the one replaced.
-    const fromDataValue = createRequire(createRequire(import.meta.url).resolve("node-opcua-data-value"))("node-opcua-date-time/dist/date_time.js") as { bn_hundredNanoSecondFrom1601ToDate: unknown };
-    expect(fromDataValue.bn_hundredNanoSecondFrom1601ToDate).toBe(decodeDateTimeWords);
+    // node-opcua-data-value decodes DataValues with node-opcua-basic-types, which loads node-opcua-date-time.
+    const basicTypes = createRequire(createRequire(import.meta.url).resolve("node-opcua-data-value")).resolve("node-opcua-basic-types");
+    const used = createRequire(basicTypes)("node-opcua-date-time/dist/date_time.js") as { bn_hundredNanoSecondFrom1601ToDate: unknown };
+    expect(used.bn_hundredNanoSecondFrom1601ToDate).toBe(decodeDateTimeWords);
+    expect(resolveChain(DATE_TIME_CHAIN)).toBe(createRequire(basicTypes).resolve("node-opcua-date-time/dist/date_time.js"));
 
     expect(roundTrip()).toEqual(before);
     const decoded = new DataValue();
