@@ -14,6 +14,7 @@
 //   BACKFILL_PROFILE=1 ...                                   also the CLI's hot functions (node --cpu-prof) and
 //                                                            the emulator's (this process, during the backfill)
 //   BACKFILL_INGEST_CONCURRENCY=N ...                        ingest.concurrency N instead of the default 8
+//   BACKFILL_READ_CONCURRENCY=N ...                          the CLI's backfill.concurrency N (the bare reader keeps 4)
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
@@ -47,6 +48,8 @@ export interface BackfillBenchOptions {
   concurrency?: number;
   /** ingest.concurrency: requests in flight to the API (default: the mapping's default, 8). */
   ingestConcurrency?: number;
+  /** backfill.concurrency of the CLI's mapping only (default: `concurrency`); the bare reader keeps `concurrency`. */
+  readConcurrency?: number;
   /** node --cpu-prof on the CLI; prints its hot functions (the CPU figures are then inflated). */
   profile?: boolean;
 }
@@ -186,7 +189,7 @@ ingest:
   clientId: demo-client
   clientSecret: demo-secret
 ${opts.ingestConcurrency ? `  concurrency: ${opts.ingestConcurrency}\n` : ""}backfill:
-  concurrency: ${o.concurrency}
+  concurrency: ${opts.readConcurrency ?? o.concurrency}
   window: ${o.windowMs / 1000}s
   valuesPerRead: ${o.valuesPerRead}
 state: ${join(dir, "state")}
@@ -295,7 +298,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const points = process.argv[2] ? Number(process.argv[2]) : undefined;
   const valuesPerPoint = process.argv[3] ? Number(process.argv[3]) : undefined;
   const ingestConcurrency = process.env.BACKFILL_INGEST_CONCURRENCY ? Number(process.env.BACKFILL_INGEST_CONCURRENCY) : undefined;
-  const r = await backfillBench({ ...(points && { points }), ...(valuesPerPoint && { valuesPerPoint }), ...(ingestConcurrency && { ingestConcurrency }), profile: process.env.BACKFILL_PROFILE === "1" });
+  const readConcurrency = process.env.BACKFILL_READ_CONCURRENCY ? Number(process.env.BACKFILL_READ_CONCURRENCY) : undefined;
+  const r = await backfillBench({
+    ...(points && { points }), ...(valuesPerPoint && { valuesPerPoint }), ...(ingestConcurrency && { ingestConcurrency }), ...(readConcurrency && { readConcurrency }),
+    profile: process.env.BACKFILL_PROFILE === "1",
+  });
   console.log(JSON.stringify(r, null, 2));
   process.exit(0);
 }
