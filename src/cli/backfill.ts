@@ -6,7 +6,7 @@ import { formatDuration, progressLine, rates, summaryTable, type ProgressSnapsho
 import { parseTimeRange, TimeRangeError } from "../flows/timerange.js";
 import { defineCommand, lockState, TIME_HELP } from "./command.js";
 import { EXIT, UsageError } from "./errors.js";
-import { onceTerminated } from "./signals.js";
+import { abortOnTermination } from "./signals.js";
 
 export const backfillSpec = defineCommand({
   name: "backfill",
@@ -135,18 +135,11 @@ export async function backfillCommand(args: BackfillArgs, baseLog: Logger): Prom
   // node-opcua loads only now: usage errors above answer at once.
   const [{ backfill, backfillSpoolFile }, { routeOpcuaLogs }] = await Promise.all([import("../app/backfill.js"), import("../opcua/logging.js")]);
   routeOpcuaLogs(log);
-  const stop = new AbortController();
-  void onceTerminated(() => {
-    log.error("second signal: exiting at once; what is in the spool is sent by the next run");
-    process.exit(EXIT.failure);
-  }).then((signal) => {
-    log.warn({ signal }, "stopping: no new history reads; values already read stay durable for the next run");
-    stop.abort();
-  });
+  const stop = abortOnTermination(log, "no new history reads; values already read stay durable for the next run", "what is in the spool is sent by the next run");
   let result;
   try {
     result = await backfill({
-      mapping, points, range, overwrite, dryRun: args.dryRun, log, signal: stop.signal,
+      mapping, points, range, overwrite, dryRun: args.dryRun, log, signal: stop,
       onProgress: progress.onProgress, progressEveryMs: progress.everyMs,
     });
   } finally {

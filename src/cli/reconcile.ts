@@ -6,7 +6,7 @@ import type { PointReconcile } from "../flows/reconcile.js";
 import { parseTimeRange, TimeRangeError, type TimeRange } from "../flows/timerange.js";
 import { defineCommand, lockState, TIME_HELP } from "./command.js";
 import { EXIT, UsageError } from "./errors.js";
-import { onceTerminated } from "./signals.js";
+import { abortOnTermination } from "./signals.js";
 
 export const reconcileSpec = defineCommand({
   name: "reconcile",
@@ -92,16 +92,9 @@ async function runCheck(a: ReconcileArgs, mapping: Mapping, points: PointConfig[
   const { reconcile } = await import("../app/reconcile.js");
   const tty = process.stderr.isTTY && !a.json;
   const span = range.to.ms - range.from.ms;
-  const stop = new AbortController();
-  void onceTerminated(() => {
-    log.error({ event: "second_signal" }, `second signal: exiting at once${a.repair ? "; what was queued for repair waits in state/reconcile.db for the next --repair" : ""}`);
-    process.exit(EXIT.failure);
-  }).then((signal) => {
-    log.warn({ event: "stopping", signal }, "stopping after the window being compared");
-    stop.abort();
-  });
+  const stop = abortOnTermination(log, "after the window being compared", a.repair ? "what was queued for repair waits in state/reconcile.db for the next --repair" : "nothing was written");
   const result = await reconcile({
-    mapping, points, fromMs: range.from.ms, toMs: range.to.ms, repair: a.repair, overwrite: a.overwrite, log, signal: stop.signal,
+    mapping, points, fromMs: range.from.ms, toMs: range.to.ms, repair: a.repair, overwrite: a.overwrite, log, signal: stop,
     onProgress: tty ? (id, done) => process.stderr.write(`\r${id}: ${Math.round(((done - range.from.ms) / span) * 100)}%   `) : undefined,
   });
   if (tty) process.stderr.write("\r\x1b[K");

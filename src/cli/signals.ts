@@ -1,3 +1,6 @@
+import type { Logger } from "pino";
+import { EXIT } from "./errors.js";
+
 /**
  * First SIGINT/SIGTERM: run the graceful stop. A second one: the operator insists, exit at once.
  * Resolves with the signal's name once the first arrives.
@@ -13,4 +16,21 @@ export function onceTerminated(onSecond: () => void): Promise<NodeJS.Signals> {
     process.on("SIGINT", handler);
     process.on("SIGTERM", handler);
   });
+}
+
+/**
+ * onceTerminated for a command that stops between units of work (backfill, reconcile): the first
+ * signal logs `stopping` and aborts the returned signal; a second one logs `second_signal` with
+ * what is left where, and exits 1 at once.
+ */
+export function abortOnTermination(log: Logger, stopping: string, exitingNow: string): AbortSignal {
+  const stop = new AbortController();
+  void onceTerminated(() => {
+    log.error({ event: "second_signal" }, `second signal: exiting at once; ${exitingNow}`);
+    process.exit(EXIT.failure);
+  }).then((signal) => {
+    log.warn({ event: "stopping", signal }, `stopping: ${stopping}`);
+    stop.abort();
+  });
+  return stop.signal;
 }

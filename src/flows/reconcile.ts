@@ -99,7 +99,7 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
     const prepared = await history.prepare(o.points.map(historyPoint));
     for (const point of o.points) {
       if (stopped()) {
-        stoppedAt ??= { pointId: point.pointId, ms: o.fromMs };
+        stoppedAt = { pointId: point.pointId, ms: o.fromMs };
         break;
       }
       const r: PointReconcile = { pointId: point.pointId, historian: 0, api: 0, badSkipped: 0, repaired: 0, matched: 0, missing: 0, different: 0, extra: 0 };
@@ -160,6 +160,7 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
         r.error = (err as Error).message;
       }
       Object.assign(r, comparer.result);
+      if (stoppedAt) break;
     }
   } finally {
     await history.close();

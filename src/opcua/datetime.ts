@@ -62,17 +62,13 @@ export function decodeDateTimeWords(high: number, low: number, picoseconds = 0):
   return [date, (rest - ms * 10_000) * 100_000 + (picoseconds || 0)];
 }
 
-let done = false;
-
 /** Puts decodeDateTimeWords in node-opcua's place; idempotent. True when node-opcua now calls it. */
 export function installDateTimeDecoder(): boolean {
-  if (done) return true;
   if (!target || typeof originalDecode !== "function" || target.offsetFactor1601?.[0] !== OFFSET_MS || target.offsetFactor1601[1] !== 10_000) return false;
   try {
     target.bn_hundredNanoSecondFrom1601ToDate = decodeDateTimeWords;
   } catch {
-    return false;
+    return false; // frozen
   }
-  done = target.bn_hundredNanoSecondFrom1601ToDate !== originalDecode;
-  return done;
+  return target.bn_hundredNanoSecondFrom1601ToDate === decodeDateTimeWords;
 }
