@@ -6,7 +6,9 @@ import type { DeadLetterSummary } from "../spool/deadletters.js";
 import type { PointQueue } from "../spool/queue.js";
 import { Spool, type SpoolOptions } from "../spool/spool.js";
 import { Scheduler } from "./scheduler.js";
-import { Sender, type SendFn, type SenderOptions } from "./sender.js";
+import { Sender, type DrainStop, type SendFn, type SenderOptions } from "./sender.js";
+
+export type { DrainStop } from "./sender.js";
 import { Stats } from "./stats.js";
 
 /** Buffered samples that trigger a commit before the interval is up, so a burst does not pile up in memory. */
@@ -231,25 +233,28 @@ export class DeliveryEngine {
     return { rows: this.spool.rows, bytes: this.spool.bytes, maxBytes: this.o.spool.maxBytes, oldestArrival: this.spool.oldestArrival() };
   }
 
-  /** Send everything now (maxDelay no longer waited for): true once nothing is unsent, false at the deadline. */
-  async drain(timeoutMs: number): Promise<boolean> {
+  /**
+   * Send everything now (maxDelay no longer waited for): true once nothing is unsent, false at the
+   * deadline, which `stop` brings forward to `stop.ms` after its signal aborts.
+   */
+  async drain(timeoutMs: number, stop?: DrainStop): Promise<boolean> {
     this.commit(true);
     this.scheduler.flushAll(this.spool.backlog().map((b) => b.pointId));
     this.sender.wake();
-    return this.sender.drain(timeoutMs, () => this.commit(true));
+    return this.sender.drain(timeoutMs, () => this.commit(true), stop);
   }
 
   /**
-   * Make everything durable, send what can be sent within graceMs, close. What is left stays in
-   * the spool for the next run. Returns the number of values left.
+   * Make everything durable, send what can be sent within graceMs (or `stop.ms` once its signal
+   * aborts), close. What is left stays in the spool for the next run. Returns the number of values left.
    */
-  async finish(graceMs: number): Promise<number> {
+  async finish(graceMs: number, stop?: DrainStop): Promise<number> {
     if (this.finished) return this.backlog;
     this.finished = true;
     this.timer?.cancel();
     // A reader still waiting for room goes on (its values stay buffered for this last commit).
     this.releaseRoom(() => true);
-    const drained = await this.drain(graceMs);
+    const drained = await this.drain(graceMs, stop);
     this.sender.stop();
     this.scheduler.stop();
     await (drained ? this.o.api.close() : this.o.api.destroy());

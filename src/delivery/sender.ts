@@ -31,6 +31,12 @@ export interface SenderOptions {
  * rows left in the spool, no memory held per waiting point. After the outage the backlog drains
  * at full concurrency, oldest points first.
  */
+/** A drain that a stop signal shortens to `ms` from when it aborts. */
+export interface DrainStop {
+  signal: AbortSignal;
+  ms: number;
+}
+
 export class Sender {
   private active = 0;
   private stopped = false;
@@ -86,12 +92,21 @@ export class Sender {
     }
   }
 
-  /** Resolves true once nothing is in flight or stored unsent; false at the deadline. */
-  async drain(timeoutMs: number, commit: () => void = () => void this.spool.commit()): Promise<boolean> {
-    const deadline = this.clock.now() + timeoutMs;
+  /**
+   * Resolves true once nothing is in flight or stored unsent; false at the deadline. With `stop`, the
+   * deadline is at most `stop.ms` after its signal aborts (noticed within 50 ms; from now if it already
+   * has): an operator's Ctrl-C cuts a long drain short without losing what stays in the spool.
+   */
+  async drain(timeoutMs: number, commit: () => void = () => void this.spool.commit(), stop?: DrainStop): Promise<boolean> {
+    let deadline = this.clock.now() + timeoutMs;
+    let shortened = false;
     for (;;) {
       commit(); // the owner's commit: makes the buffered rows sendable
       if (this.active === 0 && this.spool.rows === 0 && this.spool.buffered === 0) return true;
+      if (!shortened && stop?.signal.aborted) {
+        shortened = true;
+        deadline = Math.min(deadline, this.clock.now() + stop.ms);
+      }
       const left = deadline - this.clock.now();
       if (left <= 0) return false;
       await new Promise<void>((resolve) => {

@@ -166,8 +166,13 @@ export async function runReconcile(o: ReconcileOptions): Promise<ReconcileResult
     await history.close();
     if (!o.engine) await reader.close();
   }
-  // A stop that came during the last window still shortens the drain (one arriving during it does not: a second signal ends the process).
-  const left = o.engine ? await o.engine.finish(stopped() ? STOPPED_FINISH_MS : REPAIR_FINISH_MS) : 0;
+  let left = 0;
+  if (o.engine) {
+    const queued = o.engine.backlog;
+    if (queued > 0) log.info({ event: "repair_sending", queued }, `repair: sending ${queued} queued value(s)`);
+    // A stop before or during this drain shortens it to STOPPED_FINISH_MS; a second signal ends the process.
+    left = await o.engine.finish(REPAIR_FINISH_MS, o.signal && { signal: o.signal, ms: STOPPED_FINISH_MS });
+  }
   if (left > 0) log.warn({ event: "repair_left", left }, "repair: values left in state/reconcile.db; the next --repair sends them");
   return { points: results, compared, elapsedMs: Date.now() - started, left, ...(stoppedAt && { stoppedAt }) };
 }

@@ -171,6 +171,33 @@ describe("backfill from a historizing server", () => {
     }, 120_000);
   }
 
+  it("a second SIGINT during the stop's drain exits 1 at once, frees the state folder, and the next run completes exactly", async () => {
+    // An API that refuses every values POST (503): the first signal's drain (10 s) cannot end early on its own.
+    const emulator = await startEmulator();
+    emulator.addFault({ status: 503, count: 1_000_000 });
+    const j = job(emulator, server.names.slice(0, 5), { window: "10m" });
+    const first = backfill(j, "--log-level", "debug");
+    await waitFor(() => windowsRead(first) >= 5, 60_000, "five windows read");
+    first.child.kill("SIGINT");
+    await waitFor(() => first.stderr.join("").includes('"event":"stopping"'), 30_000, "the first signal's stop");
+    first.child.kill("SIGINT");
+    expect(await first.exit, first.stderr.join("").slice(-2000)).toBe(1);
+    const logged = first.stderr.join("");
+    expect(logged).toContain('"event":"second_signal"');
+    // Out before the drain's end, which logs drain_timeout, and without the report of a finished stop.
+    expect(logged).not.toContain('"event":"drain_timeout"');
+    expect(first.stdout.some((l) => l.startsWith("backfill interrupted"))).toBe(false);
+    expect(existsSync(join(j.state, LOCK_FILE))).toBe(false);
+    expect(j.points.every((p) => emulator.values(PARTITION, p.pointId).length === 0)).toBe(true);
+
+    // Nothing was acknowledged and the checkpoints only cover what was durable: all of it comes again.
+    emulator.clearFaults();
+    const second = backfill(j);
+    expect(await finished(second), second.stderr.join("").slice(-3000)).toBe(0);
+    expectExact(emulator, j);
+    await emulator.close();
+  }, 120_000);
+
   it("retries the windows a server restart interrupted, and completes", async () => {
     // A server of its own, restarted on the same port with the same history.
     const spec = { pkiDir: join(dir.path, "restart-pki"), points: 5, valuesPerPoint: VALUES, startMs: START, stepMs: STEP_MS };

@@ -27,9 +27,9 @@ function mappingFor(): Mapping {
   return parseMapping(mappingText(), join(dir.path, "mapping.yaml"), {});
 }
 
-function mappingText(): string {
+function mappingText(api: Emulator = emulator, state = join(dir.path, "state")): string {
   const points = historian.names.map((n) => `  - nodeId: "${historian.nodeId(n)}"\n    pointId: rc-${n}`).join("\n");
-  return `opcua:\n  endpoint: ${historian.endpoint}\ningest:\n  baseUrl: ${emulator.baseUrl}\n  tokenUrl: ${emulator.tokenUrl}\n  partitionId: rc\n  clientId: demo-client\n  clientSecret: demo-secret\n  concurrency: 8\nbatch:\n  maxDelay: 100ms\nbackfill:\n  window: 30m\n  valuesPerRead: 2000\nstate: ${join(dir.path, "state")}\nops:\n  listen: off\npoints:\n${points}\n`;
+  return `opcua:\n  endpoint: ${historian.endpoint}\ningest:\n  baseUrl: ${api.baseUrl}\n  tokenUrl: ${api.tokenUrl}\n  partitionId: rc\n  clientId: demo-client\n  clientSecret: demo-secret\n  concurrency: 8\nbatch:\n  maxDelay: 100ms\nbackfill:\n  window: 30m\n  valuesPerRead: 2000\nstate: ${state}\nops:\n  listen: off\npoints:\n${points}\n`;
 }
 
 beforeAll(async () => {
@@ -152,5 +152,42 @@ describe("reconcile: the API against the historian", () => {
     expect(Number(/; (\d+) of 20/.exec(notice!)![1])).toBeGreaterThan(0);
     expect(r.stdout.some((l) => l.startsWith("SO FAR: "))).toBe(true);
     expect(existsSync(join(dir.path, "state", LOCK_FILE))).toBe(false);
+  }, 120_000);
+
+  it("a signal while the repair sends what it queued cuts its 60 s drain to 10 s; the next --repair sends what was left", async () => {
+    // An empty API that refuses every values POST (503): the repair's drain cannot finish on its own.
+    const api = await startEmulator();
+    api.addFault({ status: 503, count: 1_000_000 });
+    const state = join(dir.path, "state-drain");
+    const file = join(dir.path, "drain-mapping.yaml");
+    writeFileSync(file, mappingText(api, state));
+    const name = historian.names[0]!;
+    const [from, to] = [START, START + 600 * STEP];
+    const expected = historian.expected(name, from, to);
+    const args = ["reconcile", "--config", file, "--from", new Date(from).toISOString(), "--to", new Date(to).toISOString(), "--point", `rc-${name}`];
+    try {
+      const r = startCli([...args, "--repair", "--log-level", "info"]);
+      await waitFor(() => r.stderr.join("").includes('"event":"repair_sending"'), 60_000, "the repair's drain");
+      const signalled = Date.now();
+      r.child.kill("SIGINT");
+      expect(await r.exit, r.stderr.join("").slice(-2000)).toBe(1); // 600 values missing
+      // The stop shortened the drain: well under the 60 s it has without one (10 s grace, then close).
+      expect(Date.now() - signalled).toBeLessThan(30_000);
+      const logged = r.stderr.join("");
+      expect(logged).toContain('"event":"stopping"');
+      expect(logged).toContain(`"event":"repair_left","left":${expected.length}`);
+      expect(r.stdout.some((l) => l.includes(`(${expected.length} left for the next --repair)`)), r.stdout.join("\n")).toBe(true);
+      expect(api.values("rc", `rc-${name}`)).toEqual([]);
+      expect(existsSync(join(state, LOCK_FILE))).toBe(false);
+
+      api.clearFaults();
+      const again = startCli([...args, "--repair"]);
+      expect(await again.exit, again.stderr.join("").slice(-2000)).toBe(1); // still missing when compared, repaired after
+      const check = startCli(args);
+      expect(await check.exit, check.stdout.join("\n")).toBe(0);
+      expect(api.values("rc", `rc-${name}`).map((v) => ({ timestamp: v.timestamp, value: v.value }))).toEqual(expected);
+    } finally {
+      await api.close();
+    }
   }, 120_000);
 });

@@ -174,6 +174,29 @@ describe("DeliveryEngine", () => {
     expect(await next.engine.finish(1_000)).toBe(0);
   });
 
+  it("finish(grace, stop): a stop during the drain cuts it to stop.ms after the signal; a stop before it, stop.ms from the start", async () => {
+    for (const abortFirst of [false, true]) {
+      const { engine, sample, run, logs } = setup({}); // the API never answers
+      engine.start();
+      for (let i = 0; i < 5; i++) engine.append(sample("a", i));
+      const stop = new AbortController();
+      if (abortFirst) stop.abort();
+      let settled = false;
+      const left = engine.finish(60_000, { signal: stop.signal, ms: 500 }).then((n) => ((settled = true), n));
+      if (!abortFirst) {
+        await run(2_000);
+        expect(settled).toBe(false); // the 60 s grace runs on
+        stop.abort();
+      }
+      await run(400);
+      expect(settled).toBe(false); // stop.ms is a grace too, not an immediate end
+      await run(200);
+      expect(settled).toBe(true);
+      expect(await left).toBe(5); // unsent, still in the spool for the next run
+      expect(logs.some((l) => l.event === "drain_timeout")).toBe(true);
+    }
+  });
+
   it("dead-letters a refused batch in the commit that follows and goes on with the next", async () => {
     const { engine, sample, run, delivered } = setup({ maxValues: 2, answer: (c) => (c.rows[0]!.ts === 0 ? { kind: "rejected", status: 404, detail: "no such point" } : ok) });
     engine.start();
