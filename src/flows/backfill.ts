@@ -284,6 +284,9 @@ class BackfillRun {
     try {
       outcomes = await history.read(unit.pointIds, from, to, { valuesPerRead: this.cfg.valuesPerRead, signal: this.signal, now: () => this.clock.now() }, async (pointId, values) => {
         this.onValues(this.runs.get(pointId)!, values);
+        // The page is sendable now, not at the next commit tick or 5,000 rows later: the sender
+        // and the API had gaps waiting for it (6 alternating pairs: 125,800 → 133,200 values/s on average).
+        this.engine?.commit();
         // Let the sender's responses in between pages: a response of several points is a lot of work.
         await new Promise<void>((r) => setImmediate(r));
         // Reading waits while many values wait for the API.
