@@ -7,8 +7,6 @@ import type { PointQueue } from "../spool/queue.js";
 import { Spool, type SpoolOptions } from "../spool/spool.js";
 import { Scheduler } from "./scheduler.js";
 import { Sender, type DrainStop, type SendFn, type SenderOptions } from "./sender.js";
-
-export type { DrainStop } from "./sender.js";
 import { Stats } from "./stats.js";
 
 /** Buffered samples that trigger a commit before the interval is up, so a burst does not pile up in memory. */

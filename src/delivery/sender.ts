@@ -24,6 +24,12 @@ export interface SenderOptions {
   retryMaxElapsedMs: number;
 }
 
+/** A drain that a stop signal shortens to `ms` from when it aborts. */
+export interface DrainStop {
+  signal: AbortSignal;
+  ms: number;
+}
+
 /**
  * Takes due points from the scheduler, their rows from the spool, and sends them: one request in
  * flight per point (so a point's values stay in order), at most `concurrency` over all points.
@@ -31,12 +37,6 @@ export interface SenderOptions {
  * rows left in the spool, no memory held per waiting point. After the outage the backlog drains
  * at full concurrency, oldest points first.
  */
-/** A drain that a stop signal shortens to `ms` from when it aborts. */
-export interface DrainStop {
-  signal: AbortSignal;
-  ms: number;
-}
-
 export class Sender {
   private active = 0;
   private stopped = false;
