@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
 import { LOCK_FILE } from "../../src/spool/lock.js";
-import { startCli, type Running } from "../helpers/cli.js";
+import { interruptTwice, startCli, type Running } from "../helpers/cli.js";
 import { tempDir } from "../helpers/env.js";
 import { HistorianServer } from "../helpers/historian.js";
 import { waitFor } from "../helpers/wait.js";
@@ -178,10 +178,7 @@ describe("backfill from a historizing server", () => {
     const j = job(emulator, server.names.slice(0, 5), { window: "10m" });
     const first = backfill(j, "--log-level", "debug");
     await waitFor(() => windowsRead(first) >= 5, 60_000, "five windows read");
-    first.child.kill("SIGINT");
-    await waitFor(() => first.stderr.join("").includes('"event":"stopping"'), 30_000, "the first signal's stop");
-    first.child.kill("SIGINT");
-    expect(await first.exit, first.stderr.join("").slice(-2000)).toBe(1);
+    expect(await interruptTwice(first), first.stderr.join("").slice(-2000)).toBe(1);
     const logged = first.stderr.join("");
     expect(logged).toContain('"event":"second_signal"');
     // Out before the drain's end, which logs drain_timeout, and without the report of a finished stop.

@@ -7,7 +7,7 @@ import { IngestClient } from "../../src/ingest/client.js";
 import { startEmulator, type Emulator } from "../../src/dev/emulator.js";
 import { reconcile as runReconcile } from "../../src/app/reconcile.js";
 import { LOCK_FILE } from "../../src/spool/lock.js";
-import { startCli } from "../helpers/cli.js";
+import { interruptTwice, startCli } from "../helpers/cli.js";
 import { silent, tempDir } from "../helpers/env.js";
 import { HistorianServer } from "../helpers/historian.js";
 import { waitFor } from "../helpers/wait.js";
@@ -30,6 +30,35 @@ function mappingFor(): Mapping {
 function mappingText(api: Emulator = emulator, state = join(dir.path, "state")): string {
   const points = historian.names.map((n) => `  - nodeId: "${historian.nodeId(n)}"\n    pointId: rc-${n}`).join("\n");
   return `opcua:\n  endpoint: ${historian.endpoint}\ningest:\n  baseUrl: ${api.baseUrl}\n  tokenUrl: ${api.tokenUrl}\n  partitionId: rc\n  clientId: demo-client\n  clientSecret: demo-secret\n  concurrency: 8\nbatch:\n  maxDelay: 100ms\nbackfill:\n  window: 30m\n  valuesPerRead: 2000\nstate: ${state}\nops:\n  listen: off\npoints:\n${points}\n`;
+}
+
+/** An empty API that refuses every values POST (503), and reconcile's arguments for one point over its first `values` values. */
+async function refusingApi(tag: string, name: string, values: number) {
+  const api = await startEmulator();
+  api.addFault({ status: 503, count: 1_000_000 });
+  const state = join(dir.path, `state-${tag}`);
+  const file = join(dir.path, `${tag}-mapping.yaml`);
+  writeFileSync(file, mappingText(api, state));
+  const [from, to] = [START, START + values * STEP];
+  const args = ["reconcile", "--config", file, "--from", new Date(from).toISOString(), "--to", new Date(to).toISOString(), "--point", `rc-${name}`];
+  const expected = historian.expected(name, from, to);
+  const stored = () => api.values("rc", `rc-${name}`).map((v) => ({ timestamp: v.timestamp, value: v.value }));
+  /** `reconcile --repair` (logging at info), once it has compared everything and sends what it queued. */
+  const repairUntilItSends = async () => {
+    const r = startCli([...args, "--repair", "--log-level", "info"]);
+    await waitFor(() => r.stderr.join("").includes('"event":"repair_sending"'), 60_000, "the repair's drain");
+    return r;
+  };
+  /** With the API back, another --repair (the values still missing when it compares: exit 1) leaves nothing to find. */
+  const repairWhenBack = async () => {
+    api.clearFaults();
+    const again = startCli([...args, "--repair"]);
+    expect(await again.exit, again.stderr.join("").slice(-2000)).toBe(1);
+    const check = startCli(args);
+    expect(await check.exit, check.stdout.join("\n")).toBe(0);
+    expect(stored()).toEqual(expected);
+  };
+  return { api, state, expected, stored, repairUntilItSends, repairWhenBack };
 }
 
 beforeAll(async () => {
@@ -155,19 +184,10 @@ describe("reconcile: the API against the historian", () => {
   }, 120_000);
 
   it("a signal while the repair sends what it queued cuts its 60 s drain to 10 s; the next --repair sends what was left", async () => {
-    // An empty API that refuses every values POST (503): the repair's drain cannot finish on its own.
-    const api = await startEmulator();
-    api.addFault({ status: 503, count: 1_000_000 });
-    const state = join(dir.path, "state-drain");
-    const file = join(dir.path, "drain-mapping.yaml");
-    writeFileSync(file, mappingText(api, state));
-    const name = historian.names[0]!;
-    const [from, to] = [START, START + 600 * STEP];
-    const expected = historian.expected(name, from, to);
-    const args = ["reconcile", "--config", file, "--from", new Date(from).toISOString(), "--to", new Date(to).toISOString(), "--point", `rc-${name}`];
+    // The API refuses everything: the repair's drain cannot finish on its own.
+    const { api, state, expected, stored, repairUntilItSends, repairWhenBack } = await refusingApi("drain", historian.names[0]!, 600);
     try {
-      const r = startCli([...args, "--repair", "--log-level", "info"]);
-      await waitFor(() => r.stderr.join("").includes('"event":"repair_sending"'), 60_000, "the repair's drain");
+      const r = await repairUntilItSends();
       const signalled = Date.now();
       r.child.kill("SIGINT");
       expect(await r.exit, r.stderr.join("").slice(-2000)).toBe(1); // 600 values missing
@@ -177,15 +197,28 @@ describe("reconcile: the API against the historian", () => {
       expect(logged).toContain('"event":"stopping"');
       expect(logged).toContain(`"event":"repair_left","left":${expected.length}`);
       expect(r.stdout.some((l) => l.includes(`(${expected.length} left for the next --repair)`)), r.stdout.join("\n")).toBe(true);
-      expect(api.values("rc", `rc-${name}`)).toEqual([]);
+      expect(stored()).toEqual([]);
       expect(existsSync(join(state, LOCK_FILE))).toBe(false);
 
-      api.clearFaults();
-      const again = startCli([...args, "--repair"]);
-      expect(await again.exit, again.stderr.join("").slice(-2000)).toBe(1); // still missing when compared, repaired after
-      const check = startCli(args);
-      expect(await check.exit, check.stdout.join("\n")).toBe(0);
-      expect(api.values("rc", `rc-${name}`).map((v) => ({ timestamp: v.timestamp, value: v.value }))).toEqual(expected);
+      await repairWhenBack();
+    } finally {
+      await api.close();
+    }
+  }, 120_000);
+
+  it("a second signal during the repair's drain exits 1 at once and frees the state folder; the next --repair completes it", async () => {
+    const { api, state, repairUntilItSends, repairWhenBack } = await refusingApi("second", historian.names[1]!, 300);
+    try {
+      const r = await repairUntilItSends();
+      expect(await interruptTwice(r), r.stderr.join("").slice(-2000)).toBe(1);
+      const logged = r.stderr.join("");
+      expect(logged).toContain('"event":"second_signal"');
+      // Out before the shortened drain's end (repair_left) and without a report.
+      expect(logged).not.toContain('"event":"repair_left"');
+      expect(r.stdout.some((l) => l.startsWith("DIFFERENCES") || l.startsWith("OK"))).toBe(false);
+      expect(existsSync(join(state, LOCK_FILE))).toBe(false);
+
+      await repairWhenBack();
     } finally {
       await api.close();
     }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "./wait.js";
 
 export const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 
@@ -46,4 +47,12 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
       watchers.add(w);
     });
   return { child, stdout, stderr, exit, line };
+}
+
+/** SIGINT, then a second one once the command logged its graceful stop (event `stopping`); resolves with the exit code. */
+export async function interruptTwice(r: Running): Promise<number | null> {
+  r.child.kill("SIGINT");
+  await waitFor(() => r.stderr.join("").includes('"event":"stopping"'), 30_000, "the first signal's stop");
+  r.child.kill("SIGINT");
+  return r.exit;
 }
