@@ -373,21 +373,14 @@ class BackfillRun {
    * stopped, for drainOnStopMs); the job is forgotten when it is complete. Returns what is left.
    */
   private async close(send: boolean): Promise<number> {
-    this.progressTimer?.cancel();
     const e = this.engine;
-    if (!e) return 0;
-    if (send) {
+    if (e && send) {
       this.o.onProgress?.(this.snapshot());
-      const every = this.o.progressEveryMs ?? 1_000;
-      let lastReport = this.clock.now();
-      while (!this.signal.aborted && !(await e.drain(250))) {
-        if (this.o.onProgress && this.clock.now() - lastReport >= every) {
-          lastReport = this.clock.now();
-          this.o.onProgress(this.snapshot());
-        }
-      }
-      if (this.signal.aborted && !(await e.drain(this.o.drainOnStopMs ?? 10_000))) this.interrupted = true;
+      // No deadline but a stop's, which cuts the drain to drainOnStopMs; the progress timer reports meanwhile.
+      if (!(await e.drain(Number.POSITIVE_INFINITY, { signal: this.signal, ms: this.o.drainOnStopMs ?? 10_000 }))) this.interrupted = true;
     }
+    this.progressTimer?.cancel();
+    if (!e) return 0;
     const complete = this.planner.complete && [...this.runs.values()].every((r) => !r.failed);
     if (send && complete && e.backlog === 0 && !this.interrupted && (this.stats.dropped.dead_letter ?? 0) === 0) this.checkpoints!.finish();
     return e.finish(0);
