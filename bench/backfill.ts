@@ -8,6 +8,10 @@
 //   send     bench/procs/send.ts (the live scenarios' send floor): a bare undici client process replaying
 //            the backfill's requests (count, values, duration, concurrency; prebuilt bodies) to the same
 //            emulator. bare + send is the floor: what any node-opcua reader posting these requests pays
+//   pipeline bench/procs/backfill-floor.ts, right after the backfill: that floor run end to end, a bare
+//            reader posting prebuilt bodies as their values arrive (no code of ours), in the
+//            connector's place: the most any connector reaches here, the historian and the emulator
+//            sharing the cores with it
 //
 // `backfillBench()` is called by bench/run.ts. Alone, after `npm run build && npx tsc -p bench/tsconfig.json`:
 //   node dist-bench/bench/backfill.js [points] [values]      prints the result as JSON
@@ -20,14 +24,10 @@ import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import {
-  HistoryData, HistoryReadRequest, OPCUACertificateManager, OPCUAClient, ReadRawModifiedDetails, TimestampsToReturn,
-  readOperationLimits, type NodeId,
-} from "node-opcua";
+import { loadMapping } from "../src/config/index.js";
 import { startEmulator } from "../src/dev/emulator.js";
-import { resolveMappedNodeId } from "../src/opcua/nodeid.js";
-import { readNamespaces } from "../src/opcua/session.js";
 import { formatProfile, summarizeProfile } from "./lib/cpuprofile.js";
+import { openReader, readHistory, type ReadPlan } from "./lib/history-read.js";
 import { replaySend } from "./lib/send-floor.js";
 import { shippedNodeOptions } from "./live.js";
 import { BENCH_DIR, cpuMicros, RssSampler, spawnNode } from "./lib/proc.js";
@@ -92,52 +92,81 @@ export interface BackfillBenchResult {
   /** Values the API already had (should be 0) and values missing after the run (must be 0). */
   conflicts: number;
   missing: number;
+  /**
+   * The floor pipeline (bench/procs/backfill-floor.ts): a bare reader posting prebuilt bodies as their
+   * values arrive, no code of ours, in place of the connector, right after it: its values/s, that
+   * against the bare read (the most any connector reaches here), its CPU a value and the historian's
+   * and the emulator's during it.
+   */
+  floorPipelineValuesPerS: number;
+  floorPipelineRatio: number;
+  floorPipelineCpuUsPerValue: number;
+  serverCpuUsPerValueFloorPipeline: number;
+  emulatorCpuUsPerValueFloorPipeline: number;
+  floorPipelineSeconds: number;
 }
 
 const ROOT = join(BENCH_DIR, "..", "..");
 /** The built CLI: package.json's `bin`. */
 const CLI = join(ROOT, "dist", "cli", "main.js");
 const PARTITION = "bench";
+/** Values read and not yet answered above which the floor pipeline's reader waits: the engine's READER_HIGH_WATER. */
+const FLOOR_HIGH_WATER = 10_000;
 
-async function bareRead(endpoint: string, nodeTexts: readonly string[], fromMs: number, toMs: number, o: Required<Pick<BackfillBenchOptions, "windowMs" | "valuesPerRead" | "concurrency">>, pki: string) {
-  const clientCertificateManager = new OPCUACertificateManager({ rootFolder: pki, automaticallyAcceptUnknownCertificate: true });
-  await clientCertificateManager.initialize();
-  const client = OPCUAClient.create({ endpointMustExist: false, clientCertificateManager, connectionStrategy: { maxRetry: 2 } });
-  await client.connect(endpoint);
-  const session = await client.createSession();
+async function bareRead(endpoint: string, nodeTexts: readonly string[], plan: ReadPlan, pki: string) {
+  const reader = await openReader(endpoint, nodeTexts, pki);
   try {
-    const ns = await readNamespaces(session);
-    const nodes = nodeTexts.map((t) => resolveMappedNodeId(t, ns));
-    const limits = await readOperationLimits(session);
-    const perCall = Math.min(o.concurrency, limits.maxNodesPerHistoryReadData || Number.POSITIVE_INFINITY);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     let values = 0;
-    for (let w = fromMs; w < toMs; w += o.windowMs) {
-      const end = Math.min(w + o.windowMs, toMs);
-      const details = new ReadRawModifiedDetails({
-        startTime: new Date(w), endTime: new Date(end), numValuesPerNode: o.valuesPerRead, returnBounds: false, isReadModified: false,
-      });
-      for (let g = 0; g < nodes.length; g += perCall) {
-        let batch: { nodeId: NodeId; continuationPoint?: Buffer }[] = nodes.slice(g, g + perCall).map((nodeId) => ({ nodeId }));
-        while (batch.length) {
-          const res = await session.historyRead(new HistoryReadRequest({ historyReadDetails: details, nodesToRead: batch, timestampsToReturn: TimestampsToReturn.Both, releaseContinuationPoints: false }));
-          const next: typeof batch = [];
-          (res.results ?? []).forEach((r, i) => {
-            // The server's endTime is inclusive: a value on the boundary belongs to the next window.
-            for (const dv of r.historyData instanceof HistoryData ? (r.historyData.dataValues ?? []) : []) if ((dv.sourceTimestamp?.getTime() ?? 0) < end) values++;
-            if (r.continuationPoint?.length) next.push({ nodeId: batch[i]!.nodeId, continuationPoint: r.continuationPoint });
-          });
-          batch = next;
-        }
-      }
-    }
+    await readHistory(reader.session, reader.nodes, plan, (_node, dvs, end) => {
+      for (const dv of dvs) if ((dv.sourceTimestamp?.getTime() ?? 0) < end) values++;
+    });
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     return { values, seconds, cpuUs: cpu.user + cpu.system };
   } finally {
-    await session.close().catch(() => {});
-    await client.disconnect().catch(() => {});
+    await reader.close();
+  }
+}
+
+/**
+ * The floor pipeline's run against the same historian and emulator: prepared (one unmeasured read, the
+ * bodies built), then timed from its first read to its last answer. Its values must all be stored.
+ */
+async function floorPipeline(
+  mappingFile: string, info: { endpoint: string; nodeIds: string[] }, plan: ReadPlan, pki: string,
+  emulator: Awaited<ReturnType<typeof startEmulator>>, serverPid: number,
+) {
+  const ingest = loadMapping(mappingFile).ingest;
+  const child = spawnNode("floor-pipeline", join(BENCH_DIR, "procs", "backfill-floor.js"), [], { ipc: true });
+  try {
+    await child.ready(30_000);
+    const prepared = await child.rpc<{ values: number; requests: number }>({
+      cmd: "prepare", endpoint: info.endpoint, nodeIds: info.nodeIds, plan, pki, baseUrl: ingest.baseUrl, tokenUrl: ingest.tokenUrl,
+      clientId: ingest.clientId, clientSecret: ingest.clientSecret, audience: ingest.audience, partitionId: ingest.partitionId,
+      concurrency: ingest.concurrency, highWater: FLOOR_HIGH_WATER,
+    }, 300_000);
+    const stored0 = emulator.stats().valuesStored;
+    const s0 = cpuMicros(serverPid);
+    const e0 = process.cpuUsage();
+    const r = await child.rpc<{ seconds: number; cpuUs: number; requests: number }>({ cmd: "run" }, 330_000);
+    const e = process.cpuUsage(e0);
+    const serverUs = cpuMicros(serverPid) - s0;
+    const stored = emulator.stats().valuesStored - stored0;
+    if (stored !== prepared.values || r.requests !== prepared.requests) {
+      throw new Error(`floor pipeline: the emulator stored ${stored} of ${prepared.values} values, ${r.requests} of ${prepared.requests} requests answered`);
+    }
+    return {
+      valuesPerS: stored / r.seconds,
+      seconds: r.seconds,
+      cpuUsPerValue: r.cpuUs / stored,
+      serverCpuUsPerValue: serverUs / stored,
+      emulatorCpuUsPerValue: (e.user + e.system) / stored,
+    };
+  } finally {
+    await child.rpc({ cmd: "stop" }, 10_000).catch(() => {});
+    await child.stop(5_000);
   }
 }
 
@@ -159,6 +188,7 @@ export async function backfillBench(opts: BackfillBenchOptions = {}): Promise<Ba
   const startMs = Date.UTC(2024, 0, 1);
   const fromMs = startMs;
   const toMs = startMs + valuesPerPoint * stepMs + points; // every value of every point
+  const plan: ReadPlan = { fromMs, toMs, ...o };
   const dir = mkdtempSync(join(tmpdir(), "opcua-ingest-bench-backfill-"));
   const server = spawnNode("historian", join(BENCH_DIR, "backfill-server.js"), [String(points), String(valuesPerPoint), String(startMs), String(stepMs)], { ipc: true });
   try {
@@ -168,7 +198,7 @@ export async function backfillBench(opts: BackfillBenchOptions = {}): Promise<Ba
     let serverBareUs = 0;
     const bareOnce = async (n: number) => {
       const s0 = cpuMicros(server.pid);
-      const r = await bareRead(info.endpoint, info.nodeIds, fromMs, toMs, o, join(dir, `bare-pki-${n}`));
+      const r = await bareRead(info.endpoint, info.nodeIds, plan, join(dir, `bare-pki-${n}`));
       serverBareUs += cpuMicros(server.pid) - s0;
       if (r.values !== info.stored) throw new Error(`bare client read ${r.values} values, the server stores ${info.stored}`);
       return r;
@@ -246,6 +276,7 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
     // The send floor: the backfill's requests replayed over the same time; no publishing interval paces a
     // backfill, so what is due goes out every 10 ms and whenever a slot frees.
     const send = await replaySend(file, { requests: stats.requests, values: stats.valuesReceived, seconds: (ended - started) / 1000, points, tickMs: 10 });
+    const pipe = await floorPipeline(file, info, plan, join(dir, "pipe-pki"), emulator, server.pid);
     await emulator.close();
     const bareAfter = await bareOnce(2);
     const bare = { values: bareBefore.values + bareAfter.values, seconds: bareBefore.seconds + bareAfter.seconds, cpuUs: bareBefore.cpuUs + bareAfter.cpuUs };
@@ -274,6 +305,12 @@ ${info.nodeIds.map((n, i) => `  - nodeId: "${n}"\n    pointId: p${i}`).join("\n"
       backfillRssMbAtQuarters: quarters(rss.samples, Date.now() - (performance.now() - started), Date.now() - (performance.now() - ended)),
       conflicts: stats.conflicts,
       missing,
+      floorPipelineValuesPerS: pipe.valuesPerS,
+      floorPipelineRatio: pipe.valuesPerS / bareRate,
+      floorPipelineCpuUsPerValue: pipe.cpuUsPerValue,
+      serverCpuUsPerValueFloorPipeline: pipe.serverCpuUsPerValue,
+      emulatorCpuUsPerValueFloorPipeline: pipe.emulatorCpuUsPerValue,
+      floorPipelineSeconds: pipe.seconds,
     };
   } finally {
     await server.stop(5_000);
