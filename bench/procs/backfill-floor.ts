@@ -18,8 +18,10 @@
 //        `concurrency` in flight; the reader waits while more than `highWater` values wait to be sent
 //        (the connector's reader does the same); answers { values, requests, seconds, cpuUs, statuses }
 //   { cmd: "stop" }
+// With `format` the run builds the bodies from the values it reads (see Prepare.format).
 import type { ClientSession, NodeId } from "node-opcua";
 import { Agent, request } from "undici";
+import type { Value } from "../../src/core/types.js";
 import { valuesBody } from "../../src/ingest/client.js";
 import { openReader, readHistory, type ReadPlan } from "../lib/history-read.js";
 
@@ -36,6 +38,12 @@ interface Prepare {
   partitionId: string;
   concurrency: number;
   highWater: number;
+  /**
+   * Build each body during the run from the values read (String() of the value, the API's timestamp
+   * text, valuesBody()) instead of before it: what the text alone costs a connector that does nothing
+   * else. An experiment (BACKFILL_FLOOR_FORMAT=1), not the floor.
+   */
+  format?: boolean;
 }
 
 const JSONAPI = "application/vnd.api+json";
@@ -129,13 +137,29 @@ function run(): Promise<Record<string, unknown>> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
 
+  // format: the values read and not yet in a body, per node, and the last millisecond of each.
+  const pending: Value[][] = Array.from({ length: n }, () => []);
+  const lastMs = new Array<number>(n).fill(Number.NaN);
+  // Each body's values, its text built when it is sent (as the connector does: a body waiting as text
+  // would be an old-generation rope of hundreds of pieces by then).
+  const chunks: Value[][][] = Array.from({ length: n }, () => []);
+  const queueChunk = (node: number) => {
+    chunks[node]!.push(pending[node]!);
+    pending[node] = [];
+    queue.push(node, chunks[node]!.length - 1);
+  };
   const launch = () => {
     while (inflight < o.concurrency && head < queue.length && !failed) {
       const node = queue[head++]!;
       const j = queue[head++]!;
       const carried = marks[node]![j]! - (j ? marks[node]![j - 1]! : 0);
       inflight += 1;
-      agent!.request({ origin, path: paths[node]!, method: "POST", headers, body: bodies[node]![j]!, headersTimeout: 30_000, bodyTimeout: 30_000 })
+      let body = bodies[node]![j]!;
+      if (o.format) {
+        body = valuesBody(chunks[node]![j]!, false);
+        chunks[node]![j] = [];
+      }
+      agent!.request({ origin, path: paths[node]!, method: "POST", headers, body, headersTimeout: 30_000, bodyTimeout: 30_000 })
         .then(async (res) => {
           await res.body.text();
           statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
@@ -164,14 +188,32 @@ function run(): Promise<Record<string, unknown>> {
 
   const reading = readHistory(session, nodes, o.plan, (node, dvs, end) => {
     let k = 0;
-    for (const dv of dvs) if ((dv.sourceTimestamp?.getTime() ?? 0) < end) k++;
+    if (o.format) {
+      for (const dv of dvs) {
+        const ms = dv.sourceTimestamp?.getTime() ?? 0;
+        if (ms >= end) continue;
+        k++;
+        if (ms === lastMs[node]) continue;
+        lastMs[node] = ms;
+        const severity = dv.statusCode.value >>> 30;
+        const p = pending[node]!;
+        p.push({ ts: ms, value: String(dv.value.value), quality: severity === 0 ? 0 : severity === 1 ? 1 : 2 });
+        if (p.length === PER_REQUEST) queueChunk(node);
+      }
+    } else {
+      for (const dv of dvs) if ((dv.sourceTimestamp?.getTime() ?? 0) < end) k++;
+    }
     read[node]! += k;
     waiting += k;
     values += k;
     const m = marks[node]!;
-    while (next[node]! < m.length && m[next[node]!]! <= read[node]!) queue.push(node, next[node]!++);
+    if (!o.format) while (next[node]! < m.length && m[next[node]!]! <= read[node]!) queue.push(node, next[node]!++);
     launch();
     if (waiting > o.highWater && !failed) return new Promise<void>((r) => (room = r));
+  }).then(() => {
+    if (!o.format) return;
+    for (let node = 0; node < n; node++) if (pending[node]!.length) queueChunk(node);
+    launch();
   });
   const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`floor pipeline: ${answered} of ${total} requests answered after ${DEADLINE_MS / 1000} s`)), DEADLINE_MS).unref());
   return Promise.race([Promise.all([reading, allAnswered]), deadline]).then(() => {
