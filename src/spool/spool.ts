@@ -49,6 +49,14 @@ const DEFAULT_MEMORY_ROWS = 100_000;
 /** A chunk holds at most this many samples and about this many bytes (see commit). */
 const CHUNK_SAMPLES = 1_000;
 const CHUNK_BYTES = 64 * 1024;
+/**
+ * Page size of a new spool file (SQLite's default is 4 KiB). A chunk is a BLOB of up to 64 KiB on
+ * overflow pages, and each page is a WAL frame of two pwrite calls, written again to the file at the
+ * checkpoint (87,000 pwrites in a backfill of 3,000,000 values with 4 KiB): 16 KiB pages are a
+ * quarter of the calls. 3 alternating backfill pairs: the connector 4.30 → 3.82 µs a value on
+ * average, 178,600 → 198,200 values/s.
+ */
+const PAGE_SIZE = 16 * 1024;
 
 /**
  * The durable queue between the OPC UA side and the API, in SQLite (WAL). Appended samples are
@@ -111,6 +119,8 @@ export class Spool {
     this.memoryRows = opts.memoryRows ?? DEFAULT_MEMORY_ROWS;
     this.memoryLimit = this.memoryRows;
     this.db = new BetterSqlite3(opts.file);
+    // Before anything is written: a new file gets it, an existing one keeps its own.
+    this.db.pragma(`page_size = ${PAGE_SIZE}`);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma(`synchronous = ${opts.durability === "normal" ? "NORMAL" : "FULL"}`);
     migrate(this.db, opts.file);

@@ -159,6 +159,29 @@ describe("Spool", () => {
     sp.close();
   });
 
+  it("gives a new file 16 KiB pages; a file of 4 KiB pages (an earlier version's) keeps them and its samples", () => {
+    const f = file();
+    const sp = open(f);
+    expect(sp.database.pragma("page_size", { simple: true })).toBe(16_384);
+    sp.append(s("a", 1), 1);
+    sp.commit();
+    sp.close();
+    // What an earlier version left: the same schema and samples on 4 KiB pages.
+    const db = new BetterSqlite3(f);
+    db.pragma("journal_mode = DELETE");
+    db.pragma("page_size = 4096");
+    db.exec("VACUUM");
+    db.pragma("journal_mode = WAL");
+    expect(db.pragma("page_size", { simple: true })).toBe(4096);
+    db.close();
+    const again = open(f);
+    expect(again.database.pragma("page_size", { simple: true })).toBe(4096);
+    again.append(s("a", 2), 2);
+    again.commit();
+    expect(again.take("a", 10).map((r) => [r.ts, r.value])).toEqual([[1, "v1"], [2, "v2"]]);
+    again.close();
+  });
+
   it("keeps buffered samples and acknowledgements in memory when a commit fails (disk full), and writes them later", () => {
     const sp = open(file());
     sp.append(s("a", 1), 1);
