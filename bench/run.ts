@@ -126,6 +126,9 @@ interface BackfillResult {
   emulatorCpuUsPerValueFloorPipeline?: number;
 }
 
+/** Two decimals, three where two would round onto the 0.8 target (0.7987 is not "0.80" and missed). */
+const toTarget = (x: number) => (Math.abs(x - 0.8) < 0.005 ? x.toFixed(3) : x.toFixed(2));
+
 /** The floor pipeline's part of the note and of the target's line, when it ran. */
 function floorPipelineText(r: BackfillResult): { note: string; measured: string } | undefined {
   const { floorPipelineValuesPerS: v, floorPipelineRatio: x, floorPipelineCpuUsPerValue: c, serverCpuUsPerValueFloorPipeline: s, emulatorCpuUsPerValueFloorPipeline: e } = r;
@@ -133,8 +136,8 @@ function floorPipelineText(r: BackfillResult): { note: string; measured: string 
   const ofPipe = r.endToEndValuesPerS / v;
   const cpu = c !== undefined && s !== undefined && e !== undefined ? ` (CPU µs/value: historian ${s.toFixed(2)} + pipeline ${c.toFixed(2)} + emulator ${e.toFixed(2)})` : "";
   return {
-    note: `floor pipeline (a bare reader posting prebuilt bodies as their values arrive, no code of ours, in the connector's place): ${Math.round(v).toLocaleString("en-US")}/s = ${x.toFixed(2)}x bare${cpu}; the connector reached ${ofPipe.toFixed(2)}x the floor pipeline`,
-    measured: `; the floor pipeline, no code of ours: ${Math.round(v).toLocaleString("en-US")}/s = ${x.toFixed(2)}x${x < 0.8 ? ", short of the target itself" : ""}; the connector ${ofPipe.toFixed(2)}x the floor pipeline`,
+    note: `floor pipeline (a bare reader posting prebuilt bodies as their values arrive, no code of ours, in the connector's place): ${Math.round(v).toLocaleString("en-US")}/s = ${toTarget(x)}x bare${cpu}; the connector reached ${ofPipe.toFixed(2)}x the floor pipeline`,
+    measured: `; the floor pipeline, no code of ours: ${Math.round(v).toLocaleString("en-US")}/s = ${toTarget(x)}x${x < 0.8 ? ", short of the target itself" : ""}; the connector ${ofPipe.toFixed(2)}x the floor pipeline`,
   };
 }
 
@@ -187,7 +190,7 @@ async function backfill(): Promise<ScenarioResult> {
     ...(r.backfillRssPeakMb !== undefined && { rssPeakMb: r.backfillRssPeakMb }),
     note: [
       `produced/s = bare HistoryRead values/s${r.bareRunsValuesPerS ? ` (read before and after the backfill: ${r.bareRunsValuesPerS.map((x) => Math.round(x).toLocaleString("en-US")).join(" and ")})` : ""}, delivered/s = \`opcua-ingest backfill\` into the emulator`,
-      `end-to-end/bare ${rate.toFixed(2)}`,
+      `end-to-end/bare ${toTarget(rate)}`,
       r.values !== undefined ? `${r.values.toLocaleString("en-US")} values${r.backfillSeconds !== undefined ? ` in ${r.backfillSeconds.toFixed(1)} s` : ""}` : "",
       r.missing ? `${r.missing} missing` : r.missing === 0 ? "none missing" : "",
       r.requests !== undefined && r.values !== undefined ? `${r.requests.toLocaleString("en-US")} requests of ${(r.values / r.requests).toFixed(1)} values` : "",
@@ -196,7 +199,7 @@ async function backfill(): Promise<ScenarioResult> {
       pipe?.note ?? "",
     ].filter(Boolean).join("; "),
   };
-  const targets: Target[] = [{ scenario: "backfill", target: "end-to-end >= 0.8x bare HistoryRead (bench/backfill.ts)", measured: `${Math.round(r.endToEndValuesPerS).toLocaleString("en-US")}/s vs ${Math.round(r.bareHistoryReadValuesPerS).toLocaleString("en-US")}/s = ${rate.toFixed(2)}x${pipe?.measured ?? ""}`, met: rate >= 0.8 }];
+  const targets: Target[] = [{ scenario: "backfill", target: "end-to-end >= 0.8x bare HistoryRead (bench/backfill.ts)", measured: `${Math.round(r.endToEndValuesPerS).toLocaleString("en-US")}/s vs ${Math.round(r.bareHistoryReadValuesPerS).toLocaleString("en-US")}/s = ${toTarget(rate)}x${pipe?.measured ?? ""}`, met: rate >= 0.8 }];
   return { rows: [row], targets, details: { result } };
 }
 
