@@ -20,22 +20,18 @@
 //   { cmd: "stop" }
 // With `format` the run builds the bodies from the values it reads (see Prepare.format).
 import type { ClientSession, NodeId } from "node-opcua";
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import type { Value } from "../../src/core/types.js";
 import { valuesBody } from "../../src/ingest/client.js";
 import { openReader, readHistory, type ReadPlan } from "../lib/history-read.js";
+import { serveIpc } from "../lib/ipc-proc.js";
+import { fetchToken, type IngestTarget } from "../lib/token.js";
 
-interface Prepare {
+interface Prepare extends IngestTarget {
   endpoint: string;
   nodeIds: string[];
   plan: ReadPlan;
   pki: string;
-  baseUrl: string;
-  tokenUrl: string;
-  clientId: string;
-  clientSecret: string;
-  audience: string;
-  partitionId: string;
   concurrency: number;
   highWater: number;
   /**
@@ -94,15 +90,7 @@ async function prepare(o: Prepare): Promise<Record<string, unknown>> {
   for (let node = 0; node < n; node++) if (pending[node]!.length) flush(node);
 
   agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 30_000, pipelining: 1 });
-  const res = await request(o.tokenUrl, {
-    method: "POST",
-    dispatcher: agent,
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({ client_id: o.clientId, client_secret: o.clientSecret, audience: o.audience, grant_type: "client_credentials" }),
-  });
-  const text = await res.body.text();
-  if (res.statusCode !== 200) throw new Error(`token endpoint: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
-  token = (JSON.parse(text) as { access_token: string }).access_token;
+  token = await fetchToken(agent, o);
   const base = new URL(o.baseUrl);
   origin = base.origin;
   const prefix = `${base.pathname.replace(/\/+$/, "")}/partitions/${encodeURIComponent(o.partitionId)}/points/`;
@@ -223,26 +211,13 @@ function run(): Promise<Record<string, unknown>> {
   });
 }
 
-process.on("message", (msg: { id: number; cmd: string } & Partial<Prepare>) => {
-  const reply = (body: Record<string, unknown>) => process.send!({ id: msg.id, ...body });
-  const fail = (err: unknown) => reply({ error: (err as Error).stack ?? String(err) });
-  switch (msg.cmd) {
-    case "prepare":
-      prepare(msg as unknown as Prepare).then(reply, fail);
-      return;
-    case "run":
-      if (!prep) return fail(new Error("not prepared"));
-      run().then(reply, fail);
-      return;
-    case "stop":
-      void Promise.race([Promise.all([reader?.close(), agent?.close()]), new Promise((r) => setTimeout(r, 3_000).unref())]).finally(() => {
-        reply({ ok: true });
-        process.exit(0);
-      });
-      return;
-    default:
-      return fail(new Error(`unknown command ${msg.cmd}`));
-  }
-});
-process.on("disconnect", () => process.exit(0));
-process.send!({ id: 0 });
+serveIpc(
+  {
+    prepare: (msg) => prepare(msg as unknown as Prepare),
+    run: () => {
+      if (!prep) throw new Error("not prepared");
+      return run();
+    },
+  },
+  () => Promise.all([reader?.close(), agent?.close()]),
+);

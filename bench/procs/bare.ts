@@ -12,6 +12,7 @@ import {
   TimestampsToReturn, type ClientSession, type ClientSubscription,
 } from "node-opcua";
 import "../../src/opcua/logging.js";
+import { serveIpc } from "../lib/ipc-proc.js";
 
 interface Start {
   endpoint: string;
@@ -79,24 +80,4 @@ async function stop(): Promise<void> {
   rmSync(pkiDir, { recursive: true, force: true });
 }
 
-process.on("message", (msg: { id: number; cmd: string } & Partial<Start>) => {
-  const reply = (body: Record<string, unknown>) => process.send!({ id: msg.id, ...body });
-  const fail = (err: unknown) => reply({ error: (err as Error).stack ?? String(err) });
-  switch (msg.cmd) {
-    case "start":
-      start(msg as unknown as Start).then(reply, fail);
-      return;
-    case "count":
-      return reply({ notifications });
-    case "stop":
-      stop().then(() => {
-        reply({ ok: true });
-        process.exit(0);
-      }, fail);
-      return;
-    default:
-      return fail(new Error(`unknown command ${msg.cmd}`));
-  }
-});
-process.on("disconnect", () => process.exit(0));
-process.send!({ id: 0 });
+serveIpc({ start: (msg) => start(msg as unknown as Start), count: () => ({ notifications }) }, stop);

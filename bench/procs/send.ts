@@ -22,16 +22,12 @@
 //        requests/s on a busy 2-core VM) and whenever an answer frees one of the `concurrency` slots;
 //        answers { requests, values, seconds, statuses, lateMaxMs, behindAtEnd }
 //   { cmd: "stop" }
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import { valuesBody } from "../../src/ingest/client.js";
+import { serveIpc } from "../lib/ipc-proc.js";
+import { fetchToken, type IngestTarget } from "../lib/token.js";
 
-interface Prepare {
-  baseUrl: string;
-  tokenUrl: string;
-  clientId: string;
-  clientSecret: string;
-  audience: string;
-  partitionId: string;
+interface Prepare extends IngestTarget {
   points: number;
   concurrency: number;
   requests: number;
@@ -92,17 +88,7 @@ async function prepare(o: Prepare): Promise<Record<string, unknown>> {
   }
   const t0 = performance.now();
   agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 30_000, pipelining: 1 });
-  const res = await request(o.tokenUrl, {
-    method: "POST",
-    dispatcher: agent,
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify({ client_id: o.clientId, client_secret: o.clientSecret, audience: o.audience, grant_type: "client_credentials" }),
-    headersTimeout: 30_000,
-    bodyTimeout: 30_000,
-  });
-  const text = await res.body.text();
-  if (res.statusCode !== 200) throw new Error(`token endpoint: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
-  token = (JSON.parse(text) as { access_token: string }).access_token;
+  token = await fetchToken(agent, o);
   const base = new URL(o.baseUrl);
   origin = base.origin;
   // Paths, not URLs: requests go to the agent with the origin, as the connector's do (no URL parsed per request).
@@ -176,32 +162,23 @@ function replay(w: Work, concurrency: number, tickMs: number): Promise<Record<st
 
 let concurrency = 8;
 let tickMs = 5;
-process.on("message", (msg: { id: number; cmd: string } & Partial<Prepare>) => {
-  const reply = (body: Record<string, unknown>) => process.send!({ id: msg.id, ...body });
-  const fail = (err: unknown) => reply({ error: (err as Error).stack ?? String(err) });
-  switch (msg.cmd) {
-    case "prepare":
-      concurrency = msg.concurrency ?? 8;
-      tickMs = msg.tickMs ?? 5;
-      prepare(msg as unknown as Prepare).then(reply, fail);
-      return;
-    case "warmup":
-    case "run": {
-      const w = msg.cmd === "run" ? measured : warm;
-      if (!w) return fail(new Error("not prepared"));
-      // Both sets stay referenced until the process ends: no old-space garbage appears mid-window.
-      replay(w, concurrency, tickMs).then(reply, fail);
-      return;
-    }
-    case "stop":
-      void Promise.race([agent?.close(), new Promise((r) => setTimeout(r, 3_000).unref())]).finally(() => {
-        reply({ ok: true });
-        process.exit(0);
-      });
-      return;
-    default:
-      return fail(new Error(`unknown command ${msg.cmd}`));
-  }
-});
-process.on("disconnect", () => process.exit(0));
-process.send!({ id: 0 });
+serveIpc(
+  {
+    prepare: (msg) => {
+      const o = msg as unknown as Prepare;
+      concurrency = o.concurrency ?? 8;
+      tickMs = o.tickMs ?? 5;
+      return prepare(o);
+    },
+    // Both sets stay referenced until the process ends: no old-space garbage appears mid-window.
+    warmup: () => {
+      if (!warm) throw new Error("not prepared");
+      return replay(warm, concurrency, tickMs);
+    },
+    run: () => {
+      if (!measured) throw new Error("not prepared");
+      return replay(measured, concurrency, tickMs);
+    },
+  },
+  async () => agent?.close(),
+);
