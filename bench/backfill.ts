@@ -27,6 +27,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadMapping } from "../src/config/index.js";
+import { readerHighWater } from "../src/delivery/engine.js";
 import { startEmulator } from "../src/dev/emulator.js";
 import { formatProfile, summarizeProfile } from "./lib/cpuprofile.js";
 import { openReader, readHistory, type ReadPlan } from "./lib/history-read.js";
@@ -112,8 +113,6 @@ const ROOT = join(BENCH_DIR, "..", "..");
 /** The built CLI: package.json's `bin`. */
 const CLI = join(ROOT, "dist", "cli", "main.js");
 const PARTITION = "bench";
-/** Values read and not yet answered above which the floor pipeline's reader waits: the engine's READER_HIGH_WATER. */
-const FLOOR_HIGH_WATER = 10_000;
 
 async function bareRead(endpoint: string, nodeTexts: readonly string[], plan: ReadPlan, pki: string) {
   const reader = await openReader(endpoint, nodeTexts, pki);
@@ -140,7 +139,7 @@ async function floorPipeline(
   mappingFile: string, info: { endpoint: string; nodeIds: string[] }, plan: ReadPlan, pki: string,
   emulator: Awaited<ReturnType<typeof startEmulator>>, serverPid: number, flags: string[],
 ) {
-  const ingest = loadMapping(mappingFile).ingest;
+  const { ingest, batch } = loadMapping(mappingFile);
   // The connector's V8 flags: a setting any program may use, not code of ours (its 64 MB young generation
   // took 13 % off the connector's CPU: 5.72 → 4.98 µs a value).
   const child = spawnNode("floor-pipeline", join(BENCH_DIR, "procs", "backfill-floor.js"), [], { ipc: true, nodeArgs: flags });
@@ -149,7 +148,9 @@ async function floorPipeline(
     const prepared = await child.rpc<{ values: number; requests: number }>({
       cmd: "prepare", endpoint: info.endpoint, nodeIds: info.nodeIds, plan, pki, baseUrl: ingest.baseUrl, tokenUrl: ingest.tokenUrl,
       clientId: ingest.clientId, clientSecret: ingest.clientSecret, audience: ingest.audience, partitionId: ingest.partitionId,
-      concurrency: ingest.concurrency, highWater: FLOOR_HIGH_WATER, format: process.env.BACKFILL_FLOOR_FORMAT === "1",
+      concurrency: ingest.concurrency, perRequest: batch.maxValues,
+      // The reader waits where the connector's does (16,000 values with the defaults).
+      highWater: readerHighWater(batch.maxValues, ingest.concurrency), format: process.env.BACKFILL_FLOOR_FORMAT === "1",
     }, 300_000);
     const stored0 = emulator.stats().valuesStored;
     const s0 = cpuMicros(serverPid);

@@ -12,17 +12,18 @@
 // Driven over IPC (answers { id, ... }):
 //   { cmd: "prepare", endpoint, nodeIds, plan, pki, baseUrl, tokenUrl, clientId, clientSecret, audience,
 //     partitionId, concurrency, highWater }
-//        connects, reads everything once (JIT warm, bodies built), fetches the token;
+//        connects, reads everything once (JIT warm, bodies built: Chunker), fetches the token;
 //        answers { values, requests, bodyBytes, ms }
 //   { cmd: "run" }   reads everything again and posts the bodies as their values arrive, at most
 //        `concurrency` in flight; the reader waits while more than `highWater` values wait to be sent
-//        (the connector's reader does the same); answers { values, requests, seconds, cpuUs, statuses }
+//        (the connector's reader does the same); answers { requests, seconds, cpuUs, statuses }
 //   { cmd: "stop" }
 // With `format` the run builds the bodies from the values it reads (see Prepare.format).
-import type { ClientSession, NodeId } from "node-opcua";
+import type { ClientSession, DataValue, NodeId } from "node-opcua";
 import { Agent } from "undici";
 import type { Value } from "../../src/core/types.js";
 import { valuesBody } from "../../src/ingest/client.js";
+import { qualityOf } from "../../src/transform/convert.js";
 import { openReader, readHistory, type ReadPlan } from "../lib/history-read.js";
 import { serveIpc } from "../lib/ipc-proc.js";
 import { fetchToken, type IngestTarget } from "../lib/token.js";
@@ -33,6 +34,8 @@ interface Prepare extends IngestTarget {
   plan: ReadPlan;
   pki: string;
   concurrency: number;
+  /** Values a request at most: the mapping's batch.maxValues. */
+  perRequest: number;
   highWater: number;
   /**
    * Build each body during the run from the values read (String() of the value, the API's timestamp
@@ -43,9 +46,61 @@ interface Prepare extends IngestTarget {
 }
 
 const JSONAPI = "application/vnd.api+json";
-const PER_REQUEST = 100;
 /** A run that has not finished after this long is an error, not a number. */
 const DEADLINE_MS = 300_000;
+
+/**
+ * What a connector sends of each node's pages: the values before the window's end, the first of each
+ * millisecond (the API keeps the first), Bad ones too (the bench mapping sends them), in bodies of up
+ * to `perRequest` values. `full` gets each body's values and how many values of the node had been read
+ * when it filled (what releases it in the run).
+ */
+class Chunker {
+  private readonly pending: Value[][];
+  private readonly lastMs: number[];
+  private readonly read: number[];
+
+  constructor(n: number, private readonly perRequest: number, private readonly full: (node: number, values: Value[], read: number) => void) {
+    this.pending = Array.from({ length: n }, () => []);
+    this.lastMs = new Array<number>(n).fill(Number.NaN);
+    this.read = new Array<number>(n).fill(0);
+  }
+
+  /** Takes one page; answers how many of its values count (those before `end`). */
+  page(node: number, dvs: readonly DataValue[], end: number): number {
+    let k = 0;
+    for (const dv of dvs) {
+      const ms = dv.sourceTimestamp?.getTime() ?? 0;
+      if (ms >= end) continue;
+      k++;
+      this.read[node]! += 1;
+      if (ms === this.lastMs[node]) continue;
+      this.lastMs[node] = ms;
+      const p = this.pending[node]!;
+      p.push({ ts: ms, value: String(dv.value.value), quality: qualityOf(dv.statusCode.value) });
+      if (p.length === this.perRequest) this.close(node);
+    }
+    return k;
+  }
+
+  /** The rest of every node, once everything is read. */
+  end(): void {
+    for (let node = 0; node < this.pending.length; node++) if (this.pending[node]!.length) this.close(node);
+  }
+
+  private close(node: number): void {
+    const values = this.pending[node]!;
+    this.pending[node] = [];
+    this.full(node, values, this.read[node]!);
+  }
+}
+
+/** Values of a page before `end` (the server's endTime is inclusive). */
+function before(dvs: readonly DataValue[], end: number): number {
+  let k = 0;
+  for (const dv of dvs) if ((dv.sourceTimestamp?.getTime() ?? 0) < end) k++;
+  return k;
+}
 
 let reader: { session: ClientSession; nodes: NodeId[]; close: () => Promise<void> } | undefined;
 let agent: Agent | undefined;
@@ -62,32 +117,17 @@ async function prepare(o: Prepare): Promise<Record<string, unknown>> {
   prep = o;
   reader = await openReader(o.endpoint, o.nodeIds, o.pki);
   const n = reader.nodes.length;
-  const pending: { ts: number; value: string; quality: 0 | 1 | 2 }[][] = Array.from({ length: n }, () => []);
-  const lastMs = new Array<number>(n).fill(Number.NaN);
-  const read = new Array<number>(n).fill(0);
   bodies = Array.from({ length: n }, () => []);
   marks = Array.from({ length: n }, () => []);
   let values = 0;
-  const flush = (node: number) => {
+  const chunker = new Chunker(n, o.perRequest, (node, chunk, read) => {
     // Flattened once (a rope of hundreds of pieces otherwise, kept for the whole run).
-    bodies[node]!.push(Buffer.from(valuesBody(pending[node]!, false)).toString());
-    marks[node]!.push(read[node]!);
-    pending[node] = [];
-  };
-  await readHistory(reader.session, reader.nodes, o.plan, (node, dvs, end) => {
-    for (const dv of dvs) {
-      const ms = dv.sourceTimestamp?.getTime() ?? 0;
-      if (ms >= end) continue;
-      read[node]! += 1;
-      if (ms === lastMs[node]) continue; // the API keeps the first value of a millisecond
-      lastMs[node] = ms;
-      const severity = dv.statusCode.value >>> 30;
-      pending[node]!.push({ ts: ms, value: String(dv.value.value), quality: severity === 0 ? 0 : severity === 1 ? 1 : 2 });
-      values += 1;
-      if (pending[node]!.length === PER_REQUEST) flush(node);
-    }
+    bodies[node]!.push(Buffer.from(valuesBody(chunk, false)).toString());
+    marks[node]!.push(read);
+    values += chunk.length;
   });
-  for (let node = 0; node < n; node++) if (pending[node]!.length) flush(node);
+  await readHistory(reader.session, reader.nodes, o.plan, (node, dvs, end) => void chunker.page(node, dvs, end));
+  chunker.end();
 
   agent = new Agent({ connections: o.concurrency, keepAliveTimeout: 30_000, pipelining: 1 });
   token = await fetchToken(agent, o);
@@ -116,7 +156,6 @@ function run(): Promise<Record<string, unknown>> {
   let total = 0;
   for (const b of bodies) total += b.length;
   let answered = 0;
-  let values = 0;
   const statuses: Record<string, number> = {};
   let failed: Error | undefined;
   let room: (() => void) | undefined;
@@ -125,17 +164,15 @@ function run(): Promise<Record<string, unknown>> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
 
-  // format: the values read and not yet in a body, per node, and the last millisecond of each.
-  const pending: Value[][] = Array.from({ length: n }, () => []);
-  const lastMs = new Array<number>(n).fill(Number.NaN);
-  // Each body's values, its text built when it is sent (as the connector does: a body waiting as text
-  // would be an old-generation rope of hundreds of pieces by then).
+  // format: each body's values, its text built when it is sent (as the connector does: a body waiting
+  // as text would be an old-generation rope of hundreds of pieces by then).
   const chunks: Value[][][] = Array.from({ length: n }, () => []);
-  const queueChunk = (node: number) => {
-    chunks[node]!.push(pending[node]!);
-    pending[node] = [];
-    queue.push(node, chunks[node]!.length - 1);
-  };
+  const chunker = o.format
+    ? new Chunker(n, o.perRequest, (node, chunk) => {
+        chunks[node]!.push(chunk);
+        queue.push(node, chunks[node]!.length - 1);
+      })
+    : undefined;
   const launch = () => {
     while (inflight < o.concurrency && head < queue.length && !failed) {
       const node = queue[head++]!;
@@ -175,39 +212,22 @@ function run(): Promise<Record<string, unknown>> {
   };
 
   const reading = readHistory(session, nodes, o.plan, (node, dvs, end) => {
-    let k = 0;
-    if (o.format) {
-      for (const dv of dvs) {
-        const ms = dv.sourceTimestamp?.getTime() ?? 0;
-        if (ms >= end) continue;
-        k++;
-        if (ms === lastMs[node]) continue;
-        lastMs[node] = ms;
-        const severity = dv.statusCode.value >>> 30;
-        const p = pending[node]!;
-        p.push({ ts: ms, value: String(dv.value.value), quality: severity === 0 ? 0 : severity === 1 ? 1 : 2 });
-        if (p.length === PER_REQUEST) queueChunk(node);
-      }
-    } else {
-      for (const dv of dvs) if ((dv.sourceTimestamp?.getTime() ?? 0) < end) k++;
-    }
+    const k = chunker ? chunker.page(node, dvs, end) : before(dvs, end);
     read[node]! += k;
     waiting += k;
-    values += k;
     const m = marks[node]!;
-    if (!o.format) while (next[node]! < m.length && m[next[node]!]! <= read[node]!) queue.push(node, next[node]!++);
+    if (!chunker) while (next[node]! < m.length && m[next[node]!]! <= read[node]!) queue.push(node, next[node]!++);
     launch();
     if (waiting > o.highWater && !failed) return new Promise<void>((r) => (room = r));
   }).then(() => {
-    if (!o.format) return;
-    for (let node = 0; node < n; node++) if (pending[node]!.length) queueChunk(node);
+    chunker?.end();
     launch();
   });
   const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`floor pipeline: ${answered} of ${total} requests answered after ${DEADLINE_MS / 1000} s`)), DEADLINE_MS).unref());
   return Promise.race([Promise.all([reading, allAnswered]), deadline]).then(() => {
     if (failed) throw failed;
     const cpu = process.cpuUsage(cpu0);
-    return { values, requests: answered, seconds: (performance.now() - t0) / 1000, cpuUs: cpu.user + cpu.system, statuses };
+    return { requests: answered, seconds: (performance.now() - t0) / 1000, cpuUs: cpu.user + cpu.system, statuses };
   });
 }
 

@@ -30,6 +30,12 @@ const MAINTAIN_EVERY_MS = 5_000;
 const DRAIN_MEMORY_ROWS = 1_000_000;
 /** Values waiting for the API above which a reader that can wait (backfill, repair) waits: room(). */
 const READER_HIGH_WATER = 10_000;
+
+/** room()'s limit: READER_HIGH_WATER, or 20 full requests per connection if more (16,000 with the defaults). */
+export function readerHighWater(maxValues: number, concurrency: number): number {
+  return Math.max(READER_HIGH_WATER, 20 * maxValues * concurrency);
+}
+
 /** A failing commit or a full spool is logged at most this often. */
 const LOUD_EVERY_MS = 10_000;
 const BACKOFF_INITIAL_MS = 500;
@@ -165,8 +171,7 @@ export class DeliveryEngine {
   }
 
   private hasRoom(): boolean {
-    const limit = Math.max(READER_HIGH_WATER, 20 * this.o.batch.maxValues * this.o.sender.concurrency);
-    return this.backlog <= limit && this.spool.bytes <= this.o.spool.maxBytes / 2;
+    return this.backlog <= readerHighWater(this.o.batch.maxValues, this.o.sender.concurrency) && this.spool.bytes <= this.o.spool.maxBytes / 2;
   }
 
   /** After an acknowledgement or a commit: every waiter goes on once there is room. */
