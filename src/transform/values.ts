@@ -1,6 +1,10 @@
 // Variant value → API string, one small converter per OPC UA type family, in one table.
 // Pure: the OPC UA layer reduces node-opcua's Variant to (dataType id, arrayType, value).
 
+import { float32ToString } from "./float32.js";
+
+export { float32ToString };
+
 /** OPC UA built-in type ids (Part 6, 5.1.2). */
 export const DataTypeId = {
   Null: 0, Boolean: 1, SByte: 2, Byte: 3, Int16: 4, UInt16: 5, Int32: 6, UInt32: 7, Int64: 8, UInt64: 9,
@@ -21,32 +25,6 @@ const NON_FINITE = new Skip("non_finite");
 const UNSUPPORTED = new Skip("unsupported_type");
 
 type Scalar = (v: unknown, nonFinite: NonFinitePolicy) => string | Skip;
-
-/**
- * Shortest decimal that reads back as the same float32: 12.66f → "12.66", not "12.65999984741211".
- * Binary search over the digits (9 always suffice): the closest decimal of p + 1 digits is never
- * further from x than the closest of p digits (that one, with a 0 appended, is among them), so once
- * p digits read back, every longer precision does too. Three or four tries instead of up to nine:
- * float32 is the common PLC REAL, and this ran for every one of its values.
- */
-export function float32ToString(x: number): string {
-  let lo = 1;
-  let hi = 9;
-  // The decimal of the last precision that read back: the answer once the search ends on it (one
-  // formatting and one parse fewer than formatting the answer again).
-  let found = Number.NaN;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const decimal = Number(x.toPrecision(mid));
-    if (Math.fround(decimal) === x) {
-      hi = mid;
-      found = decimal;
-    } else {
-      lo = mid + 1;
-    }
-  }
-  return String(Number.isNaN(found) ? Number(x.toPrecision(9)) : found);
-}
 
 function finite(x: number, policy: NonFinitePolicy, format: (x: number) => string): string | Skip {
   if (Number.isFinite(x)) return format(x === 0 ? 0 : x); // -0 → "0"
