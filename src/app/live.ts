@@ -60,7 +60,7 @@ export class LiveConnector implements StatusView {
     await this.ops?.close();
     const left = await this.engine.finish(graceMs);
     const s = this.stats;
-    this.log.info({ event: "stopped", received: s.received, sent: s.sent, conflicts: s.conflicts, dropped: s.dropped, left }, "stopped");
+    this.log.info({ event: "stopped", received: s.received, sent: s.sent, conflicts: s.conflicts, merged: s.duplicates, dropped: s.dropped, left }, "stopped");
     return left;
   }
 

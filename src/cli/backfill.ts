@@ -99,7 +99,7 @@ function progressReporter(base: Logger): { log: Logger; onProgress: (s: Progress
       const r = rates(s);
       base.info(
         {
-          phase: s.phase, windowsDone: s.windowsDone, windowsTotal: s.windowsTotal, percent: Math.floor(r.fraction * 100),
+          event: "backfill_progress", phase: s.phase, windowsDone: s.windowsDone, windowsTotal: s.windowsTotal, percent: Math.floor(r.fraction * 100),
           valuesRead: s.valuesRead, valuesPerS: Math.round(r.valuesPerS), valuesSent: s.valuesSent, spooled: s.spooled,
           ...(r.etaS !== undefined && { etaS: Math.round(r.etaS) }),
         },
@@ -151,7 +151,7 @@ export async function backfillCommand(args: BackfillArgs, baseLog: Logger): Prom
   const failed = result.points.filter((p) => p.status === "failed");
   const head =
     `backfill ${new Date(job.fromMs).toISOString()} .. ${new Date(job.toMs).toISOString()} (to exclusive), ` +
-    `${points.length} points, ${job.windows} windows of ${durationText(job.windowMs)}${args.dryRun ? ", dry run: nothing sent" : ""}` +
+    `${points.length} point${points.length === 1 ? "" : "s"}, ${job.windows} window${job.windows === 1 ? "" : "s"} of ${durationText(job.windowMs)}${args.dryRun ? ", dry run: nothing sent" : ""}` +
     (job.resumed ? `, resumed with ${job.windowsAtStart} point-windows already done` : "");
   process.stdout.write(`${head}\n${summaryTable(result.points, args.dryRun)}\n`);
   const read = result.points.reduce((n, p) => n + p.read, 0);

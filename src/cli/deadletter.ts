@@ -33,6 +33,7 @@ reconcile --repair holds it, they exit 1 naming that process; stop it first. lis
     });
     const action = a.positionals[0];
     checkAction(action);
+    if (action !== "list" && a.boolean("json")) throw new UsageError(`deadletter ${action} does not take --json: it is a flag of deadletter list`);
     return deadletterCommand(action, a.required("config", "the mapping YAML"), ids, a.boolean("json"), a.logger(process.stderr));
   },
 });

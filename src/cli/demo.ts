@@ -24,7 +24,7 @@ function table(stats: Stats, elapsedS: number): string {
 export const demoSpec = defineCommand({
   name: "demo",
   quietLog: true,
-  synopsis: "[--duration 60s]",
+  synopsis: "[--duration DURATION]",
   summary: "simulated plant + API emulator + connector on mappings/demo.yaml",
   description: `Starts a simulated plant (an OPC UA server on 127.0.0.1 with a few realistic signals), the Ingest
 API emulator and the connector on mappings/demo.yaml, and prints a live summary. Ctrl-C stops it

@@ -79,7 +79,7 @@ async function live(configFile: string, mapping: Mapping, shard: Shard | undefin
   const { LiveConnector } = await import("../app/live.js");
   const connector = new LiveConnector(mapping, log);
   const terminated = onceTerminated(() => {
-    log.error("second signal: exiting without waiting for the drain");
+    log.error({ event: "second_signal" }, "second signal: exiting without waiting for the drain");
     process.exit(EXIT.failure);
   });
   // Until the watcher runs, a SIGHUP must not end the process (its default action).

@@ -46,5 +46,6 @@ export function durationProblem(input: unknown): string {
 }
 
 function noUnit(number: string): string {
-  return `${number} has no unit: write ${number}ms or ${Number(number) / 1000}s`;
+  // Both readings, since either may be meant: 250 from an OPC UA tool is 250ms, 10 typed by a person often 10s.
+  return `${number} has no unit: write ${number}ms or ${number}s`;
 }

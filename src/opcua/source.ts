@@ -218,13 +218,13 @@ export class OpcuaSource<P extends SourcePoint> {
     let warnedBackoff = false;
     client.on("backoff", (retry: number, delay: number) => {
       if (!current()) return;
-      if (!warnedBackoff) this.log.warn({ event: "server_unreachable", source: this.name, endpoint, retry, delayMs: delay }, "OPC UA server not reachable; retrying");
+      if (!warnedBackoff) this.log.warn({ event: "server_unreachable", endpoint, retry, delayMs: delay }, "OPC UA server not reachable; retrying");
       warnedBackoff = true;
     });
     client.on("connection_lost", () => {
       if (!current()) return;
       this.lostAt ??= this.clock.now();
-      this.log.warn({ event: "connection_lost", source: this.name, endpoint }, "OPC UA connection lost; reconnecting");
+      this.log.warn({ event: "connection_lost", endpoint }, "OPC UA connection lost; reconnecting");
       this.setState("reconnecting");
       if (this.policy) {
         this.policy.lost();
@@ -238,10 +238,11 @@ export class OpcuaSource<P extends SourcePoint> {
       if (this.subscriptionRecreated) {
         // A new subscription: the server's queues of the old one are gone with it.
         const from = this.lastNotificationAt ?? this.lostAt ?? now;
-        this.log.warn({ event: "gap", source: this.name, endpoint, from: new Date(from).toISOString(), to: new Date(now).toISOString(), seconds: Math.round((now - from) / 1000) }, "OPC UA session or subscription was lost: changes in this window were not seen");
+        this.log.info({ event: "connection_reestablished", endpoint, downMs: this.lostAt ? now - this.lostAt : 0, subscription: "recreated" }, "OPC UA connection re-established with a new session or subscription");
+        this.log.warn({ event: "gap", endpoint, from: new Date(from).toISOString(), to: new Date(now).toISOString(), seconds: Math.round((now - from) / 1000) }, "OPC UA session or subscription was lost: changes in this window were not seen");
         this.on.gap?.(from, now);
       } else {
-        this.log.info({ event: "connection_reestablished", source: this.name, endpoint, downMs: this.lostAt ? now - this.lostAt : 0 }, "OPC UA connection re-established; the subscription survived (queued notifications follow)");
+        this.log.info({ event: "connection_reestablished", endpoint, downMs: this.lostAt ? now - this.lostAt : 0, subscription: "survived" }, "OPC UA connection re-established; the subscription survived (queued notifications follow)");
       }
       this.subscriptionRecreated = false;
       this.lostAt = undefined;
@@ -268,7 +269,7 @@ export class OpcuaSource<P extends SourcePoint> {
     // Connected: its ServiceLevel is unknown until its item reports, not "unreachable" (a probe at
     // start may have said so), so no switch away from it is decided on a stale null meanwhile.
     if (this.policy && this.policy.level(index) === null) this.policy.observe(index, undefined);
-    this.log.info({ event: "session_open", source: this.name, endpoint, securityMode: cfg.securityMode, securityPolicy: cfg.securityPolicy }, "OPC UA session open");
+    this.log.info({ event: "session_open", endpoint, securityMode: cfg.securityMode, securityPolicy: cfg.securityPolicy }, "OPC UA session open");
     let subscription: ClientSubscription;
     try {
       subscription = await session.createSubscription2({
@@ -295,7 +296,7 @@ export class OpcuaSource<P extends SourcePoint> {
       if (!this.log.isLevelEnabled("trace")) return;
       let count = 0;
       for (const d of msg.notificationData ?? []) count += (d as { monitoredItems?: unknown[] }).monitoredItems?.length ?? 0;
-      this.log.trace({ source: this.name, count }, "notifications received");
+      this.log.trace({ count }, "notifications received");
     });
     if (this.policy) this.watchServiceLevel(conn, subscription);
     this.setState("connected");
@@ -323,7 +324,7 @@ export class OpcuaSource<P extends SourcePoint> {
     for (const id of this.retry.ids()) this.retry.remove(id);
     await this.monitor(this.points);
     const waiting = this.retry.size;
-    this.log.info({ event: "items_created", source: this.name, endpoint: this.conn?.endpoint, monitored: this.points.length - this.failed.size, failed: this.failed.size - waiting, waiting }, "monitored items created");
+    this.log.info({ event: "items_created", endpoint: this.conn?.endpoint, monitored: this.points.length - this.failed.size, failed: this.failed.size - waiting, waiting }, "monitored items created");
   }
 
   /** Create monitored items for these points, grouped by monitoring settings, chunked by the server's limit. */
@@ -405,10 +406,10 @@ export class OpcuaSource<P extends SourcePoint> {
       if (this.retry.has(id)) {
         this.retry.remove(id);
         this.nodesRecovered++;
-        this.log.info({ event: "node_appeared", source: this.name, pointId: id, nodeId: p.config.nodeId }, "the point's node exists now: monitored");
+        this.log.info({ event: "node_appeared", pointId: id, nodeId: p.config.nodeId }, "the point's node exists now: monitored");
       }
       if (p.config.enumAs !== "label") continue;
-      if (!p.enumLabels) this.log.warn({ event: "enum_labels_missing", source: this.name, pointId: id, nodeId: p.config.nodeId }, "enumAs: label, but the node's type has no EnumStrings/EnumValues: sending integers");
+      if (!p.enumLabels) this.log.warn({ event: "enum_labels_missing", pointId: id, nodeId: p.config.nodeId }, "enumAs: label, but the node's type has no EnumStrings/EnumValues: sending integers");
     }
   }
 
@@ -430,7 +431,7 @@ export class OpcuaSource<P extends SourcePoint> {
       if (slot.narrowProblem !== undefined) {
         slot.narrowProblem = undefined;
         this.failed.delete(point.config.pointId);
-        this.log.info({ event: "narrowing_recovered", source: this.name, pointId: point.config.pointId }, "the point's field / index range has values again");
+        this.log.info({ event: "narrowing_recovered", pointId: point.config.pointId }, "the point's field / index range has values again");
       }
       raw = r.raw;
     }
@@ -459,7 +460,7 @@ export class OpcuaSource<P extends SourcePoint> {
     const p = slot.point?.config;
     if (!p) return;
     this.failed.set(p.pointId, reason);
-    this.log.error({ event: "point_part_missing", source: this.name, pointId: p.pointId, nodeId: p.nodeId, line: p.line, ...(p.field && { field: p.field }), ...(p.indexRange && { indexRange: p.indexRange }), reason }, "point value not delivered: its field or index range does not fit the node's value; the other points keep running");
+    this.log.error({ event: "point_part_missing", pointId: p.pointId, nodeId: p.nodeId, line: p.line, ...(p.field && { field: p.field }), ...(p.indexRange && { indexRange: p.indexRange }), reason }, "point value not delivered: its field or index range does not fit the node's value; the other points keep running");
   }
 
   /** "3 elements" or "dimensions 2 x 3": read from the node's whole value. */
@@ -481,7 +482,7 @@ export class OpcuaSource<P extends SourcePoint> {
     const first = !this.retry.has(p.pointId);
     const at = this.retry.schedule(p.pointId);
     this.failed.set(p.pointId, reason);
-    const fields = { event: "waiting_for_node", source: this.name, pointId: p.pointId, nodeId: p.nodeId, line: p.line, reason, nextRetry: new Date(at).toISOString() };
+    const fields = { event: "waiting_for_node", pointId: p.pointId, nodeId: p.nodeId, line: p.line, reason, nextRetry: new Date(at).toISOString() };
     if (first) this.log.warn(fields, "point waiting for its node: tried again on a schedule and after every reconnection; the other points keep running");
     else this.log.debug(fields, "point's node still missing");
   }
@@ -608,7 +609,7 @@ export class OpcuaSource<P extends SourcePoint> {
 
   private reportFailure(p: PointConfig, reason: string): void {
     this.failed.set(p.pointId, reason);
-    this.log.error({ event: "point_not_monitored", source: this.name, pointId: p.pointId, nodeId: p.nodeId, line: p.line, reason }, "point not monitored; the other points keep running");
+    this.log.error({ event: "point_not_monitored", pointId: p.pointId, nodeId: p.nodeId, line: p.line, reason }, "point not monitored; the other points keep running");
   }
 
   /** After a server restart the namespace indexes may move: re-resolve nsu= node ids when they did. */
@@ -618,13 +619,13 @@ export class OpcuaSource<P extends SourcePoint> {
     try {
       const current = await readNamespaces(session);
       if (current.join("\n") === this.namespaceArray.join("\n")) return;
-      this.log.warn({ event: "namespaces_changed", source: this.name }, "the server's namespace array changed: re-creating monitored items from the namespace URIs");
+      this.log.warn({ event: "namespaces_changed" }, "the server's namespace array changed: re-creating monitored items from the namespace URIs");
       await this.exclusive(async () => {
         for (const g of this.groups.splice(0)) await g.terminate().catch(() => {});
         await this.monitorAll();
       });
     } catch (err) {
-      this.log.warn({ event: "namespaces_unchecked", source: this.name, err: (err as Error).message }, "could not re-check the namespace array after reconnecting");
+      this.log.warn({ event: "namespaces_unchecked", err: (err as Error).message }, "could not re-check the namespace array after reconnecting");
     }
   }
 
@@ -638,7 +639,7 @@ export class OpcuaSource<P extends SourcePoint> {
       const level = dv.statusCode.isGood() && typeof dv.value.value === "number" ? dv.value.value : undefined;
       const before = this.policy.level(conn.index);
       this.policy.observe(conn.index, level);
-      if (level !== before) this.log.info({ event: "service_level", source: this.name, endpoint: conn.endpoint, serviceLevel: level }, "ServiceLevel of the active server");
+      if (level !== before) this.log.info({ event: "service_level", endpoint: conn.endpoint, serviceLevel: level }, "ServiceLevel of the active server");
       if (this.policy.unhealthy) void this.evaluate();
       this.scheduleProbe();
     });
@@ -687,7 +688,7 @@ export class OpcuaSource<P extends SourcePoint> {
     // Read before connecting: the new server's first notifications may arrive before connect() returns.
     const monitoredBefore = this.lastNotificationAt !== undefined;
     const started = this.clock.now();
-    this.log.warn({ event: "failover", source: this.name, from: old.endpoint, to: this.endpoints[to], reason, serviceLevel: this.policy.level(to) }, "switching to a redundant OPC UA server");
+    this.log.warn({ event: "failover", from: old.endpoint, to: this.endpoints[to], reason, serviceLevel: this.policy.level(to) }, "switching to a redundant OPC UA server");
     this.conn = undefined;
     this.setState("reconnecting");
     await this.exclusive(async () => {
@@ -699,7 +700,7 @@ export class OpcuaSource<P extends SourcePoint> {
     try {
       await this.connect(to, false);
     } catch (err) {
-      this.log.error({ event: "failover_failed", source: this.name, to: this.endpoints[to], err: (err as Error).message }, "could not open a session on the redundant server; trying the servers again");
+      this.log.error({ event: "failover_failed", to: this.endpoints[to], err: (err as Error).message }, "could not open a session on the redundant server; trying the servers again");
       this.policy.observe(to, null);
       // Back to the one we left, which node-opcua would have kept retrying: connect to it again, retrying forever.
       this.policy.setActive(old.index);
@@ -708,7 +709,7 @@ export class OpcuaSource<P extends SourcePoint> {
         (connected) => {
           if (connected && monitoredBefore) this.on.gap?.(from, this.clock.now());
         },
-        (e: Error) => this.log.error({ source: this.name, err: e.message }, "reconnect failed"),
+        (e: Error) => this.log.error({ err: e.message }, "reconnect failed"),
       );
       return;
     }
@@ -716,7 +717,7 @@ export class OpcuaSource<P extends SourcePoint> {
     this.lostAt = undefined;
     this.subscriptionRecreated = false;
     const now = this.clock.now();
-    this.log.warn({ event: "failover_done", source: this.name, endpoint: this.endpoints[to], ms: now - started, from: new Date(from).toISOString(), to: new Date(now).toISOString() }, "reading from the redundant OPC UA server; the switch window is filled from its history");
+    this.log.warn({ event: "failover_done", endpoint: this.endpoints[to], ms: now - started, from: new Date(from).toISOString(), to: new Date(now).toISOString() }, "reading from the redundant OPC UA server; the switch window is filled from its history");
     // Nothing ever monitored (every server was down at start): no hole to fill.
     if (monitoredBefore) this.on.gap?.(from, now);
   }

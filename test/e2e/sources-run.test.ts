@@ -166,6 +166,10 @@ ${line2.map((p) => `  - { source: line2, nodeId: "${b.nodeId(p.name)}", pointId:
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await event(run, "items_created", { source: "line1" })).toMatchObject({ monitored: 2, failed: 0, waiting: 0 });
     expect(await event(run, "items_created", { source: "line2" })).toMatchObject({ monitored: 1, failed: 0, waiting: 0 });
+    // A source's lines name it once: JSON with a repeated key is read differently by different tools.
+    const sourceLines = run.stdout.filter((l) => l.includes('"event":"session_open"') || l.includes('"event":"items_created"'));
+    expect(sourceLines).toHaveLength(4);
+    for (const l of sourceLines) expect(l.split('"source":').length - 1, l).toBe(1);
     const all = [...line1, ...line2].map((p) => p.pointId);
     await waitFor(delivered(e, x, all), 10_000, "the initial values of both servers");
     await waitFor(async () => (await readyz(url)).status === 200, 10_000, "ready with both sources");

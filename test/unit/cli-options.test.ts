@@ -55,6 +55,13 @@ describe("command options", () => {
     expect(usageError("schema", "--config", "m.yaml")).toMatch(/^schema does not take --config \(--config is a flag of run, validate, deadletter, backfill, reconcile\); schema takes --log-level LEVEL, --help$/);
   });
 
+  it("deadletter takes --json for list only: retry and purge refuse it", () => {
+    for (const action of ["retry", "purge"]) {
+      const args = parse("deadletter", action, "--config", "m.yaml", "--json");
+      expect(() => spec("deadletter").run(args)).toThrow(new UsageError(`deadletter ${action} does not take --json: it is a flag of deadletter list`));
+    }
+  });
+
   it("suggests the flag meant for a close misspelling", () => {
     expect(usageError("run", "--confg", "m.yaml")).toMatch(/^run does not take --confg \(did you mean --config\?\); run takes /);
     expect(usageError("backfill", "--dryrun")).toMatch(/\(did you mean --dry-run\?\)/);

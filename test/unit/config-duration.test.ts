@@ -19,8 +19,8 @@ describe("parseDuration", () => {
   });
 
   it.each([
-    ["250", "250 has no unit: write 250ms or 0.25s"],
-    ["1.5", "1.5 has no unit: write 1.5ms or 0.0015s"],
+    ["250", "250 has no unit: write 250ms or 250s"],
+    ["1.5", "1.5 has no unit: write 1.5ms or 1.5s"],
     ["fast", '"fast" is not a duration; write a number with a unit: 250ms, 5s, 1m, 1h'],
     ["", '"" is not a duration; write a number with a unit: 250ms, 5s, 1m, 1h'],
     [".5s", '".5s" is not a duration; write a number with a unit: 250ms, 5s, 1m, 1h'],

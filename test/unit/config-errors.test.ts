@@ -78,7 +78,7 @@ points:
       `${FILE}:11:3: ingest.maxRequestsPerSecond: -1 is out of range; allowed: a number of 0 or more`,
       `${FILE}:13:3: batch.maxValues: 500 is out of range; allowed: a whole number from 1 to 100 (the Ingest API accepts at most 100 values per request)`,
       `${FILE}:14:3: batch.maxDelay: 0 is not allowed here; it must be more than 0, e.g. 5s`,
-      `${FILE}:16:3: defaults.samplingInterval: 250 has no unit: write 250ms or 0.25s`,
+      `${FILE}:16:3: defaults.samplingInterval: 250 has no unit: write 250ms or 250s`,
       `${FILE}:17:3: defaults.deadband: unknown key "absolut"; did you mean "absolute"? Write none, { absolute: N } with N >= 0, or { percent: N } with N from 0 to 100`,
       `${FILE}:18:3: defaults.queueSize: 2.5 is not a whole number; allowed: a whole number of 1 or more`,
       `${FILE}:19:3: defaults.timestamp: "Source" is not allowed; did you mean "source"? Allowed: source, server, received`,

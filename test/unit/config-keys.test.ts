@@ -131,7 +131,7 @@ describe("ingest TLS and retry keys", () => {
     expect(ingestProblems("  caFile: ''\n  tlsInsecure: 'yes'\n  retryMaxElapsed: 10\n  retryMaxElapsed2: 1s\n")).toEqual([
       `${FILE}:9:3: ingest.caFile: must not be empty`,
       `${FILE}:10:3: ingest.tlsInsecure: expected true or false, got text "yes"`,
-      `${FILE}:11:3: ingest.retryMaxElapsed: 10 has no unit: write 10ms or 0.01s`,
+      `${FILE}:11:3: ingest.retryMaxElapsed: 10 has no unit: write 10ms or 10s`,
       `${FILE}:12:3: ingest.retryMaxElapsed2: unknown key; did you mean "retryMaxElapsed"? Allowed: baseUrl, partitionId, tokenUrl, audience, clientId, clientSecret, clientSecretFile, overwrite, qualityOfValue, concurrency, maxRequestsPerSecond, requestTimeout, retryMaxDelay, retryMaxElapsed, caFile, tlsInsecure`,
     ]);
     expect(ingestProblems("  retryMaxElapsed: -1s\n")).toEqual([
@@ -402,6 +402,6 @@ describe("per-point value options", () => {
       `${FILE}:21:5: points[2].decimals: -1 is out of range; allowed: a whole number from 0 to 15`,
       `${FILE}:22:5: points[2].heartbeat2: unknown key; did you mean "heartbeat"? Allowed: nodeId, pointId, source, field, indexRange, samplingInterval, queueSize, deadband, timestamp, bad, nonFinite, structured, scale, offset, decimals, booleanAs, enumAs, heartbeat, trigger`,
     ]);
-    expect(problems("defaults:\n  heartbeat: 250\n")).toEqual([`${FILE}:13:3: defaults.heartbeat: 250 has no unit: write 250ms or 0.25s`]);
+    expect(problems("defaults:\n  heartbeat: 250\n")).toEqual([`${FILE}:13:3: defaults.heartbeat: 250 has no unit: write 250ms or 250s`]);
   });
 });
