@@ -158,15 +158,19 @@ export class OpcuaSource<P extends SourcePoint> {
   /** Points that started delivering after waiting for their node. */
   nodesRecovered = 0;
 
+  private readonly log: Logger;
+
   constructor(
     cfg: OpcuaConfig | SourceConfig,
     points: readonly P[],
     private readonly stateDir: string,
-    private readonly log: Logger,
+    log: Logger,
     private readonly on: SourceHandlers<P>,
     private readonly opts: SourceOptions = {},
   ) {
     this.cfg = { name: "default", backupEndpoints: [], failoverServiceLevel: 200, retryUnknownNodesMs: 300_000, ...cfg };
+    // Every line of this source names it, once (node-opcua's messages through createClient too).
+    this.log = log.child({ source: this.cfg.name });
     this.points = points;
     this.clock = opts.clock ?? systemClock;
     this.retry = new RetrySchedule(this.clock, this.cfg.retryUnknownNodesMs, (ids) => void this.retryNodes(ids), opts.firstRetryMs ?? FIRST_RETRY_MS);

@@ -39,7 +39,7 @@ export class SourceSet<P extends SourcePoint> {
       if (!known.has(p.config.source)) throw new Error(`point ${p.config.pointId} names source ${p.config.source}, which is not in the mapping`);
     }
     for (const cfg of configs) {
-      const source: OpcuaSource<P> = new OpcuaSource<P>(cfg, this.pointsOf(cfg.name, points), stateDir, log.child({ source: cfg.name }), {
+      const source: OpcuaSource<P> = new OpcuaSource<P>(cfg, this.pointsOf(cfg.name, points), stateDir, log, {
         value: on.value,
         state: (s) => on.state(this.state, cfg.name, s),
         gap: (from, to) => on.gap?.(from, to, cfg.name, source.currentPoints()),
