@@ -54,14 +54,14 @@ export interface ReconcileArgs {
 
 const ts = (ms: number | undefined) => (ms === undefined ? "-" : formatTimestamp(ms));
 
-function table(rows: readonly PointReconcile[]): string {
+export function reconcileTable(rows: readonly PointReconcile[]): string {
   const head = ["point", "historian", "api", "matched", "missing", "different", "extra", "bad skipped", "first mismatch", "last mismatch"];
-  const body = rows.map((r) => r.error
-    ? [r.pointId, "", "", "", "", "", "", "", `ERROR: ${r.error}`, ""]
-    : [r.pointId, r.historian, r.api, r.matched, r.missing, r.different, r.extra, r.badSkipped, ts(r.firstMismatch), ts(r.lastMismatch)].map(String));
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => String(b[i]).length)));
-  const line = (cells: readonly unknown[]) => cells.map((c, i) => String(c).padEnd(widths[i]!)).join("  ").trimEnd();
-  return [line(head), ...body.map(line)].join("\n");
+  const cells = (r: PointReconcile) => [r.pointId, r.historian, r.api, r.matched, r.missing, r.different, r.extra, r.badSkipped, ts(r.firstMismatch), ts(r.lastMismatch)].map(String);
+  // A point that could not be compared has its reason after its id, across the columns: a long
+  // reason must not widen them for every other row.
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.filter((r) => !r.error).map((r) => cells(r)[i]!.length), i === 0 ? Math.max(0, ...rows.map((r) => r.pointId.length)) : 0));
+  const line = (c: readonly string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(head), ...rows.map((r) => (r.error ? `${r.pointId.padEnd(widths[0]!)}  ERROR: ${r.error}` : line(cells(r))))].join("\n");
 }
 
 /** `opcua-ingest reconcile`: exit 0 when the API holds exactly what the historian holds, 1 otherwise. */
@@ -109,7 +109,7 @@ async function runCheck(a: ReconcileArgs, mapping: Mapping, points: PointConfig[
     const interrupted = stopped && { stoppedAt: { pointId: stopped.pointId, time: ts(stopped.ms) }, pointsNotCompared: points.length - result.points.length };
     console.log(JSON.stringify({ from: ts(range.from.ms), to: ts(range.to.ms), ok, ...(interrupted && { interrupted }), totals, valuesPerSecond: rate, points: result.points }, null, 2));
   } else {
-    console.log(table(result.points));
+    console.log(reconcileTable(result.points));
     if (stopped) {
       console.log(
         `INTERRUPTED: stopped at ${stopped.pointId} ${ts(stopped.ms)}; ${points.length - result.points.length} of ${points.length} point(s) not compared at all. ` +

@@ -205,12 +205,6 @@ class BackfillRun {
   private async readAll(): Promise<void> {
     const history = await HistorySet.open(this.o.mapping.sources, this.o.points.map((p) => p.source), this.o.mapping.state, this.log);
     try {
-      const ready = await history.prepare(this.o.points.map(historyPoint));
-      for (const [pointId, prep] of ready) {
-        const run = this.runs.get(pointId)!;
-        if (!prep.ok) this.fail(run, prep.reason);
-        else if (prep.enumLabels) run.enumLabels = prep.enumLabels;
-      }
       const limits = history.limits;
       const perCall = limits.maxNodesPerCall > 0 ? limits.maxNodesPerCall : Number.POSITIVE_INFINITY;
       const maxInFlight = Math.max(
@@ -229,6 +223,13 @@ class BackfillRun {
         },
         "backfill started",
       );
+      // After the start line: a point that cannot be read is reported as part of this job.
+      const ready = await history.prepare(this.o.points.map(historyPoint));
+      for (const [pointId, prep] of ready) {
+        const run = this.runs.get(pointId)!;
+        if (!prep.ok) this.fail(run, prep.reason);
+        else if (prep.enumLabels) run.enumLabels = prep.enumLabels;
+      }
       await new Promise<void>((resolve, reject) => {
         const signal = this.signal;
         let inFlight = 0;
