@@ -5,8 +5,9 @@
 // x.toPrecision(p) reads back, then that decimal as JavaScript prints it. Formatting and parsing
 // decimals three or four times cost 1.2–1.6 µs a value; float32ToString finds the same p and the
 // same decimal with exact double arithmetic for the values plants send (1e-4 ≤ |x| < 1e9), about
-// three to five times faster, and asks the search for everything else and for the rare decimal that falls
-// within a hair of the edge of x's rounding interval. A unit test compares the two.
+// four times faster. It asks the search for everything else, and for the rare decimal that falls
+// within a hair of (not exactly on) an edge of x's rounding interval. A unit test compares the two;
+// every positive float32 from 2^-14 to 2^30 was compared once (369 million, none different).
 
 /**
  * The shortest decimal that reads back as the same float32, by binary search over the digits (9
