@@ -11,7 +11,7 @@
 //
 // Driven over IPC (answers { id, ... }):
 //   { cmd: "prepare", endpoint, nodeIds, plan, pki, baseUrl, tokenUrl, clientId, clientSecret, audience,
-//     partitionId, concurrency, highWater }
+//     partitionId, concurrency, perRequest, highWater, format? }
 //        connects, reads everything once (JIT warm, bodies built: Chunker), fetches the token;
 //        answers { values, requests, bodyBytes, ms }
 //   { cmd: "run" }   reads everything again and posts the bodies as their values arrive, at most

@@ -56,12 +56,12 @@ const ts = (ms: number | undefined) => (ms === undefined ? "-" : formatTimestamp
 
 export function reconcileTable(rows: readonly PointReconcile[]): string {
   const head = ["point", "historian", "api", "matched", "missing", "different", "extra", "bad skipped", "first mismatch", "last mismatch"];
-  const cells = (r: PointReconcile) => [r.pointId, r.historian, r.api, r.matched, r.missing, r.different, r.extra, r.badSkipped, ts(r.firstMismatch), ts(r.lastMismatch)].map(String);
   // A point that could not be compared has its reason after its id, across the columns: a long
-  // reason must not widen them for every other row.
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.filter((r) => !r.error).map((r) => cells(r)[i]!.length), i === 0 ? Math.max(0, ...rows.map((r) => r.pointId.length)) : 0));
+  // reason must not widen them for every other row. Such a row has only its id as a cell.
+  const body = rows.map((r) => (r.error ? [r.pointId] : [r.pointId, r.historian, r.api, r.matched, r.missing, r.different, r.extra, r.badSkipped, ts(r.firstMismatch), ts(r.lastMismatch)].map(String)));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]?.length ?? 0)));
   const line = (c: readonly string[]) => c.map((x, i) => x.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [line(head), ...rows.map((r) => (r.error ? `${r.pointId.padEnd(widths[0]!)}  ERROR: ${r.error}` : line(cells(r))))].join("\n");
+  return [line(head), ...rows.map((r, j) => (r.error ? `${r.pointId.padEnd(widths[0]!)}  ERROR: ${r.error}` : line(body[j]!)))].join("\n");
 }
 
 /** `opcua-ingest reconcile`: exit 0 when the API holds exactly what the historian holds, 1 otherwise. */
