@@ -62,6 +62,17 @@ export function decodeDateTimeWords(high: number, low: number, picoseconds = 0):
   return [date, (rest - ms * 10_000) * 100_000 + (picoseconds || 0)];
 }
 
+/**
+ * The epoch ms of a DateTime's two words as `toRaw` reads node-opcua's Date (floored to the ms), or
+ * null for node-opcua's null date (1601-01-01). The same arithmetic as decodeDateTimeWords, without
+ * the Date; the latest DateTime (2^64 ticks, about the year 60,000) is well inside a Date's range.
+ */
+export function dateTimeEpochMs(high: number, low: number): number | null {
+  const h = high >>> 0;
+  const ms = h * HIGH_MS + Math.floor((h * HIGH_TICKS + (low >>> 0)) / 10_000) - OFFSET_MS;
+  return ms <= -OFFSET_MS ? null : ms;
+}
+
 /** Puts decodeDateTimeWords in node-opcua's place; idempotent. True when node-opcua now calls it. */
 export function installDateTimeDecoder(): boolean {
   if (!target || typeof originalDecode !== "function" || target.offsetFactor1601?.[0] !== OFFSET_MS || target.offsetFactor1601[1] !== 10_000) return false;

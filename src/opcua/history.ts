@@ -4,15 +4,16 @@
 // (servers treat endTime as inclusive, and some add boundary values regardless of returnBounds).
 // Used by `opcua-ingest backfill`, and meant for filling the gaps after a lost subscription.
 import {
-  AccessLevelFlag, AttributeIds, HistoryData, HistoryReadRequest, NumericRange, ReadRawModifiedDetails, StatusCodes,
-  TimestampsToReturn, VariableIds, readOperationLimits, type ClientSession, type DataValue, type HistoryReadResult,
-  type NodeId, type OPCUAClient,
+  AccessLevelFlag, AttributeIds, HistoryData, HistoryReadRequest, HistoryReadResponse, NumericRange, ReadRawModifiedDetails,
+  StatusCodes, TimestampsToReturn, VariableIds, promoteOpaqueStructure, readOperationLimits, type ClientSession,
+  type HistoryReadResult, type NodeId, type OPCUAClient,
 } from "node-opcua";
 import type { Logger } from "pino";
 import type { OpcuaConfig } from "../config/types.js";
 import type { RawDataValue } from "../core/types.js";
 import { toRaw } from "./datavalue.js";
 import { readEnumLabels } from "./enumlabels.js";
+import { rawHistoryValues } from "./history-decode.js";
 import { narrow, narrowingOf, type Narrowing } from "./narrow.js";
 import { NodeIdError, resolveMappedNodeId } from "./nodeid.js";
 import { closeQuietly, createClient, openSession, readNamespaces } from "./session.js";
@@ -185,8 +186,35 @@ function rawDetails(fromMs: number, toMs: number, valuesPerRead: number): ReadRa
   });
 }
 
-async function historyRead(session: ClientSession, nodeIds: readonly NodeId[], cursors: readonly Cursor[], details: ReadRawModifiedDetails, release: boolean, ranges?: readonly (string | undefined)[]): Promise<HistoryReadResult[]> {
-  const response = await session.historyRead(
+/** The part of a ClientSession that sends a request as it is and answers the decoded response. */
+interface Transaction {
+  performMessageTransaction?(request: HistoryReadRequest, callback: (err: Error | null, response?: unknown) => void): void;
+}
+
+/**
+ * session.historyRead without node-opcua's wrapper: the wrapper reads `dataValues` of every result to
+ * resolve opaque structures, which would undo history-decode.ts. The same checks are made here, and
+ * the structures resolved for the results node-opcua decoded (the only ones that can hold them).
+ */
+async function transact(session: ClientSession, request: HistoryReadRequest): Promise<HistoryReadResult[]> {
+  const t = session as unknown as Transaction;
+  if (typeof t.performMessageTransaction !== "function") return (await session.historyRead(request)).results ?? [];
+  const response = await new Promise<unknown>((resolve, reject) =>
+    t.performMessageTransaction!(request, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+  if (!(response instanceof HistoryReadResponse)) throw new Error("HistoryRead answered something else than a HistoryReadResponse");
+  if (response.responseHeader.serviceResult.isNot(StatusCodes.Good)) throw new Error(response.responseHeader.serviceResult.toString());
+  const results = response.results ?? [];
+  for (const r of results) {
+    const data = r.historyData;
+    if (data instanceof HistoryData && rawHistoryValues(data) === undefined && data.dataValues) await promoteOpaqueStructure(session, data.dataValues);
+  }
+  return results;
+}
+
+function historyRead(session: ClientSession, nodeIds: readonly NodeId[], cursors: readonly Cursor[], details: ReadRawModifiedDetails, release: boolean, ranges?: readonly (string | undefined)[]): Promise<HistoryReadResult[]> {
+  return transact(
+    session,
     new HistoryReadRequest({
       historyReadDetails: details,
       nodesToRead: cursors.map((c) => {
@@ -197,7 +225,6 @@ async function historyRead(session: ClientSession, nodeIds: readonly NodeId[], c
       releaseContinuationPoints: release,
     }),
   );
-  return response.results ?? [];
 }
 
 /** Best effort: frees the server's continuation points of a read we stop early. */
@@ -277,7 +304,7 @@ async function readChunk(
       return;
     }
     const receivedAt = now();
-    const pages: { index: number; values: DataValue[] }[] = [];
+    const pages: { index: number; values: RawDataValue[] }[] = [];
     const next: Cursor[] = [];
     results.forEach((r, i) => {
       const c = cursors[i]!;
@@ -288,7 +315,7 @@ async function readChunk(
         outcomes[c.index] = { kind: "failed", status, permanent: !TRANSIENT.has(sc.value), reason: failureReason(status), values: counts.get(c.index)!.values };
         return;
       }
-      const data = r.historyData instanceof HistoryData ? r.historyData.dataValues : undefined;
+      const data = r.historyData instanceof HistoryData ? rawValues(r.historyData, receivedAt) : undefined;
       if (data && data.length) pages.push({ index: c.index, values: data });
       if (r.continuationPoint && r.continuationPoint.length > 0) next.push({ index: c.index, continuationPoint: r.continuationPoint });
       else {
@@ -301,8 +328,7 @@ async function readChunk(
     let consumerError: unknown;
     try {
       for (const p of pages) {
-        const raw = p.values.map((dv) => toRaw(dv, receivedAt));
-        const { inside, outside } = insideRange(raw, fromMs, toMs);
+        const { inside, outside } = insideRange(p.values, fromMs, toMs);
         const n = counts.get(p.index)!;
         n.outside += outside;
         n.values += inside.length;
@@ -324,6 +350,15 @@ async function readChunk(
     }
     cursors = next;
   }
+}
+
+/** A result's values as RawDataValues received at `receivedAt`, however they were decoded. */
+function rawValues(data: HistoryData, receivedAt: number): RawDataValue[] | undefined {
+  const raw = rawHistoryValues(data);
+  if (raw === undefined) return data.dataValues?.map((dv) => toRaw(dv, receivedAt));
+  if (raw === null) return undefined;
+  for (const v of raw) v.receivedAt = receivedAt;
+  return raw;
 }
 
 /** A mapped point to read from history. */

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseMapping } from "../../src/config/index.js";
+import { HistorySession } from "../../src/opcua/history.js";
 import { inspectMapping } from "../../src/opcua/inspect.js";
 import { OpcuaSource } from "../../src/opcua/source.js";
 import { Collector, points, type TestPoint } from "../helpers/collect.js";
@@ -125,6 +126,44 @@ describe("structures and arrays", () => {
       expect(c.values.get("temperature")!.at(-1)!.ts).toBe(T0 + 3000);
     } finally {
       await source.stop();
+    }
+  });
+
+  it("reads structure fields and array elements from history exactly (the backfill's HistoryRead)", async () => {
+    // A structure is an ExtensionObject the session resolves through the server's DataTypeDefinition
+    // (node-opcua's decoder); an array is decoded into RawDataValues straight from the bytes.
+    plant.addMotorStatus("Motor2.Status", status(1, 1, [0, 1], [0, 1], "first"), { historize: true });
+    plant.addVariable("Oven.Trend", "Double", new Float64Array([1, 2, 3]), { array: 3, historize: true });
+    plant.addVariable("Oven.Level", "Float", 0.5, { historize: true });
+    for (let k = 1; k <= 3; k++) {
+      plant.setMotorStatus("Motor2.Status", status(k * 100.5, k - 0.1, [0, k], [0xffffffff, 0xffffffff - k], `run ${k}`), new Date(T0 + k * 1000));
+      plant.set("Oven.Trend", "Double", new Float64Array([k, k + 0.25, -k]), new Date(T0 + k * 1000 + 1), true);
+      plant.set("Oven.Level", "Float", k / 10, new Date(T0 + k * 1000 + 2));
+    }
+    const s = plant.nodeId("Motor2.Status");
+    const t = plant.nodeId("Oven.Trend");
+    const m = mapping(`  - { nodeId: "${s}", field: Diagnostics.Temperature, pointId: temp }
+  - { nodeId: "${s}", field: Diagnostics.Label, pointId: label }
+  - { nodeId: "${t}", indexRange: "1", pointId: trend1 }
+  - { nodeId: "${plant.nodeId("Oven.Level")}", pointId: level }
+`);
+    const history = await HistorySession.open(m.opcua, m.state, silent);
+    try {
+      const prepared = await history.prepare(m.points.map((p) => ({ pointId: p.pointId, nodeId: p.nodeId, ...(p.field !== undefined && { field: p.field }), ...(p.indexRange !== undefined && { indexRange: p.indexRange }) })));
+      expect([...prepared.values()].every((p) => p.ok)).toBe(true);
+      const got = new Map<string, [number | null, unknown][]>();
+      const outcomes = await history.read(["temp", "label", "trend1", "level"], T0, T0 + 10_000, { valuesPerRead: 2 }, (pointId, values) => {
+        for (const v of values) (got.get(pointId) ?? got.set(pointId, []).get(pointId)!).push([v.sourceTimestamp, v.value]);
+      });
+      expect(outcomes.map((o) => o.kind)).toEqual(["done", "done", "done", "done"]);
+      expect(Object.fromEntries(got)).toEqual({
+        temp: [1, 2, 3].map((k) => [T0 + k * 1000, Math.fround(k - 0.1)]), // a Float field
+        label: [1, 2, 3].map((k) => [T0 + k * 1000, `run ${k}`]),
+        trend1: [1, 2, 3].map((k) => [T0 + k * 1000 + 1, k + 0.25]),
+        level: [1, 2, 3].map((k) => [T0 + k * 1000 + 2, Math.fround(k / 10)]),
+      });
+    } finally {
+      await history.close();
     }
   });
 

@@ -87,7 +87,7 @@ export class TestPlant {
   }
 
   /** A variable of the custom MotorStatus structure type; `value` uses the type's fields (lower-case first letter). */
-  addMotorStatus(name: string, value: Record<string, unknown>): void {
+  addMotorStatus(name: string, value: Record<string, unknown>, opts: { historize?: boolean } = {}): void {
     const dataType = this.addressSpace.findDataType("MotorStatus", this.addressSpace.getNamespaceIndex(STRUCT_NS))!;
     const v = this.ns.addVariable({
       organizedBy: this.addressSpace.rootFolder.objects,
@@ -95,8 +95,10 @@ export class TestPlant {
       nodeId: `s=${name}`,
       dataType,
       minimumSamplingInterval: 0,
+      ...(opts.historize && { historizing: true, accessLevel: "CurrentRead | HistoryRead", userAccessLevel: "CurrentRead | HistoryRead" }),
       value: new Variant({ dataType: DataType.ExtensionObject, value: this.addressSpace.constructExtensionObject(dataType, value) }),
     } as never);
+    if (opts.historize) this.addressSpace.installHistoricalDataNode(v, { maxOnlineValues: 100_000 });
     this.vars.set(name, v);
   }
 
