@@ -293,7 +293,8 @@ export class OpcuaSource<P extends SourcePoint> {
     subscription.on("subscriptionId_changed", () => {
       if (current()) this.subscriptionRecreated = true;
     });
-    // Trace only (off at info): lets a test or an operator see notifications arrive without per-value logs.
+    // The arrival of each publish response: the receive time of its values and where a gap fill starts.
+    // At trace, a count lets a test or an operator see notifications arrive without per-value logs.
     subscription.on("received_notifications", (msg) => {
       if (!current()) return;
       this.lastNotificationAt = this.clock.now();
@@ -382,7 +383,9 @@ export class OpcuaSource<P extends SourcePoint> {
         group.on("changed", (_item, dv, i) => {
           if (this.conn !== conn) return;
           const slot = slots[i]!;
-          if (slot.point) this.deliver(slot, toRaw(dv, this.clock.now()));
+          // Received when its publish response was (set by "received_notifications" just before): one
+          // clock read a response, not one a value, and the arrival time, not when the loop got to it.
+          if (slot.point) this.deliver(slot, toRaw(dv, this.lastNotificationAt ?? this.clock.now()));
         });
         await new Promise<void>((resolve, reject) => {
           group.once("initialized", resolve);
