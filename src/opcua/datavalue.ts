@@ -1,5 +1,6 @@
 import type { DataValue } from "node-opcua";
 import type { RawDataValue } from "../core/types.js";
+import { rawOf } from "./notification-decode.js";
 
 // node-opcua's "null" DateTime is 1601-01-01 (MinDate): it means "not provided".
 const MIN_DATE_MS = Date.UTC(1601, 0, 1);
@@ -14,6 +15,12 @@ function epochMs(d: Date | null | undefined): number | null {
  * to the millisecond; sourcePicoseconds (the sub-ms remainder) is deliberately ignored: truncation.
  */
 export function toRaw(dv: DataValue, receivedAt: number): RawDataValue {
+  // Decoded by notification-decode.ts: the same plain data, already made.
+  const raw = rawOf(dv);
+  if (raw !== undefined) {
+    raw.receivedAt = receivedAt;
+    return raw;
+  }
   return {
     dataType: dv.value.dataType,
     arrayType: dv.value.arrayType,

@@ -1,16 +1,12 @@
-import { BinaryStream, HistoryData, Variant, decodeVariant, getStatusCodeFromCode } from "node-opcua";
+import { BinaryStream, HistoryData, Variant } from "node-opcua";
 import type { RawDataValue } from "../core/types.js";
-import { dateTimeEpochMs } from "./datetime.js";
+import { readRawDataValue } from "./datavalue-decode.js";
 
 // A HistoryRead answers with HistoryData: an array of DataValues that node-opcua decodes into a
 // DataValue, a Variant, two Dates and a StatusCode per value, which history.ts then reduces to a
 // RawDataValue. For a backfill that was about a fifth of the connector's CPU. This module decodes
-// the same bytes straight into RawDataValues and puts that decoder in HistoryData's place.
-//
-// Exactness: the Variant is decoded by node-opcua itself (into one reused Variant) unless it is
-// a scalar number or Boolean, which are read with the same stream calls node-opcua makes; the
-// status with node-opcua's table (unknown codes and info bits as it answers them); the
-// timestamps with the words arithmetic of datetime.ts. Values node-opcua must post-process (an
+// the same bytes straight into RawDataValues (datavalue-decode.ts, exact to node-opcua + toRaw)
+// and puts that decoder in HistoryData's place. Values node-opcua must post-process (an
 // ExtensionObject may be an opaque structure that the session resolves) make the whole
 // HistoryData fall back to node-opcua's decoder. So does anything it throws on.
 //
@@ -21,70 +17,7 @@ import { dateTimeEpochMs } from "./datetime.js";
 
 const RAW = Symbol("opcua-ingest raw history values");
 
-/** DataValue encoding mask bits (OPC UA Part 6, 5.2.2.17). */
-const HAS_VALUE = 0x01;
-const HAS_STATUS = 0x02;
-const HAS_SOURCE_TIME = 0x04;
-const HAS_SERVER_TIME = 0x08;
-const HAS_SOURCE_PICO = 0x10;
-const HAS_SERVER_PICO = 0x20;
-
-const EXTENSION_OBJECT = 22;
-const TYPE_MASK = 0x3f;
-const ARRAY_BITS = 0xc0;
-
 type HistoryDataWithRaw = HistoryData & { [RAW]?: RawDataValue[] | null };
-
-/** The values of one DataValue, or false when node-opcua's decoder must decode this HistoryData. */
-function decodeOne(stream: BinaryStream, scratch: Variant, out: RawDataValue[]): boolean {
-  const mask = stream.readUInt8();
-  let dataType = 0;
-  let arrayType = 0;
-  let value: unknown = null;
-  if (mask & HAS_VALUE) {
-    const encoding = stream.buffer[stream.length]!;
-    dataType = encoding & TYPE_MASK;
-    if (encoding & ARRAY_BITS || dataType === 0 || dataType === 8 || dataType === 9 || dataType > 11) {
-      // Null, Int64/UInt64 (node-opcua's [high, low]), text, dates, ids and arrays: node-opcua's
-      // own Variant decoder; an ExtensionObject goes to node-opcua altogether.
-      if (dataType === EXTENSION_OBJECT) return false;
-      decodeVariant(stream, scratch);
-      [dataType, arrayType, value] = [scratch.dataType, scratch.arrayType, scratch.value];
-    } else {
-      stream.length += 1;
-      switch (dataType) {
-        case 1: value = stream.readUInt8() !== 0; break;
-        case 2: value = stream.readInt8(); break;
-        case 3: value = stream.readUInt8(); break;
-        case 4: value = stream.readInt16(); break;
-        case 5: value = stream.readUInt16(); break;
-        case 6: value = stream.readInteger(); break;
-        case 7: value = stream.readUInt32(); break;
-        case 10: value = stream.readFloat(); break;
-        default: value = stream.readDouble(); // 11
-      }
-    }
-  }
-  let statusCode = 0;
-  if (mask & HAS_STATUS) {
-    const code = stream.readUInt32();
-    statusCode = code === 0 ? 0 : getStatusCodeFromCode(code).value;
-  }
-  let sourceTimestamp: number | null = null;
-  if (mask & HAS_SOURCE_TIME) {
-    const low = stream.readInteger();
-    sourceTimestamp = dateTimeEpochMs(stream.readInteger(), low);
-  }
-  if (mask & HAS_SOURCE_PICO) stream.length += 2;
-  let serverTimestamp: number | null = null;
-  if (mask & HAS_SERVER_TIME) {
-    const low = stream.readInteger();
-    serverTimestamp = dateTimeEpochMs(stream.readInteger(), low);
-  }
-  if (mask & HAS_SERVER_PICO) stream.length += 2;
-  out.push({ dataType, arrayType, value, statusCode, sourceTimestamp, serverTimestamp, receivedAt: 0 });
-  return true;
-}
 
 /**
  * HistoryData.dataValues decoded into RawDataValues (receivedAt 0), the stream moved past them; null
@@ -99,10 +32,12 @@ export function decodeRawHistoryValues(stream: BinaryStream): RawDataValue[] | n
     const out: RawDataValue[] = [];
     const scratch = new Variant();
     for (let i = 0; i < length; i++) {
-      if (!decodeOne(stream, scratch, out)) {
+      const value = readRawDataValue(stream, scratch);
+      if (value === undefined) {
         stream.length = start;
         return undefined;
       }
+      out.push(value);
     }
     return out;
   } catch {

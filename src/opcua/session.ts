@@ -11,6 +11,7 @@ import type { OpcuaConfig } from "../config/types.js";
 import "./logging.js";
 import { installDateTimeDecoder } from "./datetime.js";
 import { installHistoryDecoder } from "./history-decode.js";
+import { installNotificationDecoder } from "./notification-decode.js";
 import { ConnectorError } from "../core/errors.js";
 
 /** Failures the user must fix (bad credentials, refused certificate…): code + actionable message. */
@@ -104,6 +105,7 @@ const clientPki = new WeakMap<OPCUAClient, ClientCertificateManager>();
 export async function createClient(cfg: OpcuaConfig, stateDir: string, log: Logger, opts: ClientOptions): Promise<OPCUAClient> {
   if (!installDateTimeDecoder()) log.debug({ event: "datetime_decoder_kept" }, "node-opcua's own DateTime decoder is in use (exact, slower)");
   if (!installHistoryDecoder()) log.debug({ event: "history_decoder_kept" }, "node-opcua's own HistoryData decoder is in use (exact, slower)");
+  if (!installNotificationDecoder()) log.debug({ event: "notification_decoder_kept" }, "node-opcua's own DataChangeNotification decoder is in use (exact, slower)");
   const certificateManager = new ClientCertificateManager({
     rootFolder: pkiFolder(stateDir),
     automaticallyAcceptUnknownCertificate: cfg.trustServerCertificate,
