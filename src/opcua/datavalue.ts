@@ -15,7 +15,8 @@ function epochMs(d: Date | null | undefined): number | null {
  * to the millisecond; sourcePicoseconds (the sub-ms remainder) is deliberately ignored: truncation.
  */
 export function toRaw(dv: DataValue, receivedAt: number): RawDataValue {
-  // Decoded by notification-decode.ts: the same plain data, already made.
+  // Decoded by notification-decode.ts: the same plain data, already made (one object a value: its
+  // receivedAt is the last call's).
   const raw = rawOf(dv);
   if (raw !== undefined) {
     raw.receivedAt = receivedAt;

@@ -47,12 +47,12 @@ const FIELDS = ["value", "statusCode", "sourceTimestamp", "sourcePicoseconds", "
  */
 function materialize(dv: LazyDataValue): void {
   const source = dv[SOURCE];
-  if (source === undefined) return;
-  dv[SOURCE] = undefined;
-  dv[RAW] = undefined;
+  if (source === undefined) throw new Error("a DataValue decoded by opcua-ingest has no bytes to read its fields from");
   const stream = new BinaryStream(source.bytes);
   stream.length = dv[AT];
   const decoded = decodeDataValue(stream);
+  dv[SOURCE] = undefined;
+  dv[RAW] = undefined;
   for (const field of FIELDS) Object.defineProperty(dv, field, { value: decoded[field], writable: true, enumerable: true, configurable: true });
 }
 
@@ -73,7 +73,10 @@ for (const field of FIELDS) {
   });
 }
 
-/** The RawDataValue a value decoded here carries (receivedAt 0 until toRaw sets it); undefined for node-opcua's own DataValues. */
+/**
+ * The RawDataValue a value decoded here carries (receivedAt 0 until toRaw sets it; the same object
+ * each call); undefined for node-opcua's own DataValues and once the fields were read.
+ */
 export function rawOf(dv: DataValue): RawDataValue | undefined {
   return (dv as LazyDataValue)[RAW];
 }

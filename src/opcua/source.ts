@@ -296,9 +296,10 @@ export class OpcuaSource<P extends SourcePoint> {
     // The arrival of each publish response: the receive time of its values and where a gap fill starts.
     // At trace, a count lets a test or an operator see notifications arrive without per-value logs.
     subscription.on("received_notifications", (msg) => {
-      if (!current()) return;
+      // Also while stopping: the connection's values are still delivered until its subscription ends.
+      if (this.conn !== conn) return;
       this.lastNotificationAt = this.clock.now();
-      if (!this.log.isLevelEnabled("trace")) return;
+      if (!current() || !this.log.isLevelEnabled("trace")) return;
       let count = 0;
       for (const d of msg.notificationData ?? []) count += (d as { monitoredItems?: unknown[] }).monitoredItems?.length ?? 0;
       this.log.trace({ count }, "notifications received");
@@ -383,8 +384,10 @@ export class OpcuaSource<P extends SourcePoint> {
         group.on("changed", (_item, dv, i) => {
           if (this.conn !== conn) return;
           const slot = slots[i]!;
-          // Received when its publish response was (set by "received_notifications" just before): one
-          // clock read a response, not one a value, and the arrival time, not when the loop got to it.
+          // Received when its publish response was (set by "received_notifications", which node-opcua
+          // emits before it dispatches the response): one clock read a response, not one a value, and
+          // the arrival time, not when the loop got to it. A value node-opcua held back until its item
+          // was created gets the time of a later response: never later than now.
           if (slot.point) this.deliver(slot, toRaw(dv, this.lastNotificationAt ?? this.clock.now()));
         });
         await new Promise<void>((resolve, reject) => {

@@ -54,7 +54,6 @@ export const CASES: [string, DataValue][] = [
   ["source time in 9999", new DataValue({ value: new Variant({ dataType: DataType.Double, value: 8 }), sourceTimestamp: new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999)) })],
 ];
 
-
 /** `count` seeded random DataValues: Double, Float, Int32 or no value; every status, mask and time the encoder writes. */
 export function randomDataValues(count: number): DataValue[] {
   let seed = 12345;

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import {
-  BinaryStream, DataChangeNotification, DataType, DataValue, DiagnosticInfo, MonitoredItemNotification, ReadValueId, Variant, coerceNodeId,
+  BinaryStream, DataChangeNotification, DataType, DataValue, DiagnosticInfo, MonitoredItemNotification, ReadValueId, Variant, VariantArrayType, coerceNodeId,
 } from "node-opcua";
 import { describe, expect, it } from "vitest";
 import type { RawDataValue } from "../../src/core/types.js";
@@ -79,6 +79,46 @@ describe("DataChangeNotification decoded straight into RawDataValues", () => {
       const s = new BinaryStream(bytes);
       expect(decodeRawNotifications(s)).toBeUndefined();
       expect(s.length).toBe(0);
+    }
+  });
+
+  it("inside a larger message: the values' fields are read from where they lie, and a fallback rewinds to where it began", () => {
+    const prefix = Buffer.from([0xde, 0xad, 0xbe]);
+    const bytes = encode(CASES.map(([, v]) => v));
+    const s = new BinaryStream(Buffer.concat([prefix, bytes]));
+    s.length = prefix.length;
+    const items = decodeRawNotifications(s)!.monitoredItems!;
+    expect(s.length).toBe(prefix.length + bytes.length);
+    const ref = reference(bytes);
+    expect(items.map((m) => ({ clientHandle: m.clientHandle, raw: rawOf(m.value) }))).toEqual(ref.items);
+    expect(items.map((m) => m.value.toString())).toEqual(ref.notification.monitoredItems!.map((m) => m.value.toString()));
+
+    const eo = new ReadValueId({ attributeId: 13 });
+    const withArray = encode([scalar(DataType.Double, 1), dv(new Variant({ dataType: DataType.ExtensionObject, arrayType: VariantArrayType.Array, value: [eo, eo] }))]);
+    const t = new BinaryStream(Buffer.concat([prefix, withArray]));
+    t.length = prefix.length;
+    expect(decodeRawNotifications(t)).toBeUndefined(); // an array of ExtensionObjects too
+    expect(t.length).toBe(prefix.length);
+  });
+
+  it("encodings node-opcua's encoder does not write: a value bit with a Null variant, picoseconds without their timestamp", () => {
+    // One item: count 1, client handle 9, then the DataValue: mask, [variant], [times], then no diagnostic infos.
+    const message = (dataValue: number[]): Buffer => {
+      const b = Buffer.alloc(8 + dataValue.length + 4);
+      b.writeUInt32LE(1, 0);
+      b.writeUInt32LE(9, 4);
+      Buffer.from(dataValue).copy(b, 8);
+      return b;
+    };
+    const time = Buffer.alloc(8);
+    time.writeBigInt64LE(133_000_000_000_000_000n);
+    for (const bytes of [
+      message([0x01, 0x00]), // value present, Null variant
+      message([0x01 | 0x10 | 0x20, 0x0b, ...Buffer.alloc(8), 0x10, 0x27, 0x05, 0x00]), // Double, both picoseconds, no timestamps
+      message([0x04 | 0x20, ...time, 0x05, 0x00]), // source time, server picoseconds without server time
+    ]) {
+      const ref = reference(bytes);
+      expect(fast(bytes)).toEqual({ items: ref.items, end: ref.end });
     }
   });
 
