@@ -1,4 +1,4 @@
-import { createRequire } from "node:module";
+import { moduleAt, putInPlace } from "./in-place.js";
 
 // node-opcua decodes every DateTime (two per DataValue: source and server) through the `long`
 // package: a Long object, an unsigned 64-bit division and a modulo, each allocating. That was 9-10 %
@@ -19,23 +19,10 @@ interface DateTimeModule {
   offsetFactor1601: [number, number];
 }
 
-/** The module at the end of a chain of packages, each resolved from the one before. */
-export function resolveChain(chain: readonly string[]): string {
-  let from = import.meta.url;
-  for (const name of chain) from = createRequire(from).resolve(name);
-  return from;
-}
-
 /** How node-opcua's DataValue decoder reaches its DateTime decoder. */
 export const DATE_TIME_CHAIN = ["node-opcua", "node-opcua-data-value", "node-opcua-basic-types", "node-opcua-date-time/dist/date_time.js"] as const;
 
-const target = ((): DateTimeModule | undefined => {
-  try {
-    return createRequire(import.meta.url)(resolveChain(DATE_TIME_CHAIN)) as DateTimeModule;
-  } catch {
-    return undefined;
-  }
-})();
+const target = moduleAt<DateTimeModule>(DATE_TIME_CHAIN);
 
 /** node-opcua's own decoder, kept for the comparison in the unit test. */
 export const originalDecode: Decode | undefined = target?.bn_hundredNanoSecondFrom1601ToDate;
@@ -76,10 +63,5 @@ export function dateTimeEpochMs(high: number, low: number): number | null {
 /** Puts decodeDateTimeWords in node-opcua's place; idempotent. True when node-opcua now calls it. */
 export function installDateTimeDecoder(): boolean {
   if (!target || typeof originalDecode !== "function" || target.offsetFactor1601?.[0] !== OFFSET_MS || target.offsetFactor1601[1] !== 10_000) return false;
-  try {
-    target.bn_hundredNanoSecondFrom1601ToDate = decodeDateTimeWords;
-  } catch {
-    return false; // frozen
-  }
-  return target.bn_hundredNanoSecondFrom1601ToDate === decodeDateTimeWords;
+  return putInPlace(target, "bn_hundredNanoSecondFrom1601ToDate", decodeDateTimeWords);
 }

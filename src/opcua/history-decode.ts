@@ -1,6 +1,7 @@
 import { BinaryStream, HistoryData, Variant } from "node-opcua";
 import type { RawDataValue } from "../core/types.js";
 import { readRawDataValue } from "./datavalue-decode.js";
+import { putInPlace } from "./in-place.js";
 
 // A HistoryRead answers with HistoryData: an array of DataValues that node-opcua decodes into a
 // DataValue, a Variant, two Dates and a StatusCode per value, which history.ts then reduces to a
@@ -93,12 +94,5 @@ function decodeHistoryData(this: HistoryData, stream: BinaryStream): void {
 
 /** Puts decodeHistoryData in HistoryData's place; idempotent. True when node-opcua now calls it. */
 export function installHistoryDecoder(): boolean {
-  if (proto.decode === decodeHistoryData) return true;
-  if (typeof originalHistoryDecode !== "function") return false;
-  try {
-    proto.decode = decodeHistoryData;
-  } catch {
-    return false; // frozen
-  }
-  return proto.decode === decodeHistoryData;
+  return typeof originalHistoryDecode === "function" && putInPlace(proto, "decode", decodeHistoryData);
 }

@@ -1,8 +1,7 @@
-import { createRequire } from "node:module";
 import { BinaryStream, DataChangeNotification, DataValue, MonitoredItemNotification, Variant, decodeDataValue } from "node-opcua";
 import type { RawDataValue } from "../core/types.js";
 import { readRawDataValue } from "./datavalue-decode.js";
-import { resolveChain } from "./datetime.js";
+import { moduleAt, putInPlace } from "./in-place.js";
 
 // Live values arrive as DataChangeNotifications in publish responses: node-opcua decodes each into
 // a MonitoredItemNotification holding a DataValue, a Variant, two Dates and a StatusCode, which the
@@ -156,38 +155,18 @@ interface PromoteModule {
   promoteOpaqueStructureInNotificationData: Promote;
 }
 
-const promoteModule = ((): PromoteModule | undefined => {
-  try {
-    return createRequire(import.meta.url)(resolveChain(PROMOTE_CHAIN)) as PromoteModule;
-  } catch {
-    return undefined;
-  }
-})();
+const promoteModule = moduleAt<PromoteModule>(PROMOTE_CHAIN);
 const originalPromote = promoteModule?.promoteOpaqueStructureInNotificationData;
 
 /** node-opcua's opaque-structure search, given only the notifications node-opcua decoded. */
 const promoteFiltered: Promote = (session, notificationData) =>
   originalPromote!(session, notificationData.filter((n) => !(n as { [DECODED]?: true } | null)?.[DECODED]));
 
-function installPromoteFilter(): boolean {
-  if (!promoteModule || typeof originalPromote !== "function") return false;
-  if (promoteModule.promoteOpaqueStructureInNotificationData === promoteFiltered) return true;
-  try {
-    promoteModule.promoteOpaqueStructureInNotificationData = promoteFiltered;
-  } catch {
-    return false;
-  }
-  return promoteModule.promoteOpaqueStructureInNotificationData === promoteFiltered;
-}
 
 /** Puts decodeDataChange in DataChangeNotification's place; idempotent. True when node-opcua now calls it. */
 export function installNotificationDecoder(): boolean {
   if (proto.decode === decodeDataChange) return true;
-  if (typeof originalDataChangeDecode !== "function" || !installPromoteFilter()) return false;
-  try {
-    proto.decode = decodeDataChange;
-  } catch {
-    return false; // frozen
-  }
-  return proto.decode === decodeDataChange;
+  if (typeof originalDataChangeDecode !== "function" || !promoteModule || typeof originalPromote !== "function") return false;
+  // The filter first: without it the decoder would cost more than it saves.
+  return putInPlace(promoteModule, "promoteOpaqueStructureInNotificationData", promoteFiltered) && putInPlace(proto, "decode", decodeDataChange);
 }

@@ -1,7 +1,8 @@
 import { createRequire } from "node:module";
 import { BinaryStream, DataValue, DataType, Variant, decodeDateTime, encodeHighAccuracyDateTime } from "node-opcua";
 import { describe, expect, it } from "vitest";
-import { DATE_TIME_CHAIN, decodeDateTimeWords, installDateTimeDecoder, originalDecode, resolveChain } from "../../src/opcua/datetime.js";
+import { DATE_TIME_CHAIN, decodeDateTimeWords, installDateTimeDecoder, originalDecode } from "../../src/opcua/datetime.js";
+import { resolveChain } from "../../src/opcua/in-place.js";
 
 // The DateTime decoder put in node-opcua's place must answer exactly what node-opcua's own does,
 // for every pair of words the wire can carry (read as signed int32, as node-opcua reads them).

@@ -5,7 +5,7 @@ import {
 import { describe, expect, it } from "vitest";
 import type { RawDataValue } from "../../src/core/types.js";
 import { toRaw } from "../../src/opcua/datavalue.js";
-import { resolveChain } from "../../src/opcua/datetime.js";
+import { resolveChain } from "../../src/opcua/in-place.js";
 import {
   PROMOTE_CHAIN, decodeRawNotifications, installNotificationDecoder, originalDataChangeDecode, rawOf,
 } from "../../src/opcua/notification-decode.js";
