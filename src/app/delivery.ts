@@ -11,6 +11,8 @@ export interface DeliveryChoices {
   whenFull?: SpoolOptions["whenFull"];
   /** History can be read again: no fsync per commit (backfill, repair). Live keeps full durability. */
   durability?: SpoolOptions["durability"];
+  /** Values the source can read again (backfill): held in memory only, checkpoints wait for the API. */
+  values?: SpoolOptions["values"];
   clock?: Clock;
 }
 
@@ -20,7 +22,7 @@ export function buildDelivery(mapping: Mapping, log: Logger, c: DeliveryChoices)
   const client = new IngestClient(ingest, c.clock);
   if (ingest.tlsInsecure) log.warn({ event: "tls_insecure", api: ingest.baseUrl }, "ingest.tlsInsecure is on: the API's TLS certificate is not verified; anyone on the path could read the token and the data");
   const engine = new DeliveryEngine({
-    spool: { file: c.file, maxBytes: spool.maxBytes, whenFull: c.whenFull ?? spool.whenFull, ...(c.durability && { durability: c.durability }) },
+    spool: { file: c.file, maxBytes: spool.maxBytes, whenFull: c.whenFull ?? spool.whenFull, ...(c.durability && { durability: c.durability }), ...(c.values && { values: c.values }) },
     commitIntervalMs: spool.commitIntervalMs,
     batch: { maxValues: batch.maxValues, maxDelayMs: batch.maxDelayMs },
     sender: {

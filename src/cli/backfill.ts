@@ -133,7 +133,7 @@ export async function backfillCommand(args: BackfillArgs, baseLog: Logger): Prom
   const progress = progressReporter(baseLog);
   const log = progress.log;
   // node-opcua loads only now: usage errors above answer at once.
-  const [{ backfill, backfillSpoolFile }, { routeOpcuaLogs }] = await Promise.all([import("../app/backfill.js"), import("../opcua/logging.js")]);
+  const [{ backfill }, { routeOpcuaLogs }] = await Promise.all([import("../app/backfill.js"), import("../opcua/logging.js")]);
   routeOpcuaLogs(log);
   const stop = abortOnTermination(log, "no new history reads; values already read stay durable for the next run", "what is in the spool is sent by the next run");
   let result;
@@ -158,8 +158,8 @@ export async function backfillCommand(args: BackfillArgs, baseLog: Logger): Prom
   const took = `${formatDuration(result.elapsedMs / 1000)} (${Math.round(result.valuesPerS)} values/s read)`;
   if (result.interrupted) {
     process.stdout.write(
-      `backfill interrupted after ${took}: ${result.leftInSpool} values wait in ${backfillSpoolFile(mapping.state)}; ` +
-        `run the same command to resume (windows already read are not read again)\n`,
+      `backfill interrupted after ${took}: ${result.leftInSpool} values read were not yet acknowledged by the API; ` +
+        `run the same command to resume (windows whose values the API acknowledged are not read again)\n`,
     );
     return EXIT.failure;
   }

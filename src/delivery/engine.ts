@@ -269,7 +269,10 @@ export class DeliveryEngine {
     } catch (err) {
       this.log.error({ event: "spool_close_failed", err: (err as Error).message, buffered: this.spool.buffered }, "spool could not be written at the end: values received since the last successful commit are lost");
     }
-    if (left > 0) this.log.warn({ event: "drain_timeout", left }, "drain timeout: values left in the spool; they are sent at the next start");
+    if (left > 0) {
+      if (this.o.spool.values === "memory") this.log.warn({ event: "drain_timeout", left }, "drain timeout: values not acknowledged by the API; held in memory only, they are read again by the next run");
+      else this.log.warn({ event: "drain_timeout", left }, "drain timeout: values left in the spool; they are sent at the next start");
+    }
     return left;
   }
 

@@ -44,7 +44,10 @@ export interface BackfillResult {
   points: PointReport[];
   /** Stopped by the signal before the end. */
   interrupted: boolean;
-  /** Values still in the spool (sent by the next run). */
+  /**
+   * Values read and not settled by the API at the end: with the backfill's spool (values held in
+   * memory) their windows are read again by the next run; with a stored spool, it sends them.
+   */
   leftInSpool: number;
   /** Values the API refused for good in this run (kept in the backfill spool's dead letters). */
   deadLetters: number;
@@ -73,9 +76,10 @@ interface PointRun {
 
 /**
  * `opcua-ingest backfill`: the raw history of the selected points over [from, to), window by window,
- * through the live pipeline's conversion, the same-ms rule, a durable spool (state/backfill.db) and the
- * sender. Per point, the windows whose values are durable are checkpointed with the spool commit that
- * made them so, so an interrupted run (signal, crash, kill -9) resumes where it stopped.
+ * through the live pipeline's conversion, the same-ms rule, the engine's spool (state/backfill.db) and
+ * the sender. Per point, a window read whole is staged as a checkpoint, which the spool writes once the
+ * window's values are safe (Checkpoints: settled by the API, when the spool holds them in memory only),
+ * so an interrupted run (signal, crash, kill -9) resumes at the windows not yet safe.
  */
 export function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
   return new BackfillRun(o).run();
@@ -157,7 +161,7 @@ class BackfillRun {
     if (resumed) {
       this.log.info(
         { event: "backfill_resumed", job: this.key, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), windowsDone: this.windowsAtStart, windowsTotal: this.planner.progress.total, spooled: this.engine!.backlog },
-        "resuming an interrupted backfill: windows already durable are not read again",
+        "resuming an interrupted backfill: windows already checkpointed are not read again",
       );
     }
   }
@@ -370,8 +374,9 @@ class BackfillRun {
   }
 
   /**
-   * Everything read becomes durable; then sent (send = true: until the spool is empty, or, once
-   * stopped, for drainOnStopMs); the job is forgotten when it is complete. Returns what is left.
+   * Everything read is committed, then sent (send = true: until nothing is left, or, once stopped,
+   * for drainOnStopMs); the engine's last commit writes the checkpoints of what the API settled; the
+   * job is forgotten when it is complete. Returns what is left.
    */
   private async close(send: boolean): Promise<number> {
     const e = this.engine;

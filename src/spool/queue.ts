@@ -17,6 +17,7 @@ export class MemChunk {
   readonly nextChunk: (MemChunk | undefined)[];
 
   constructor(
+    /** The chunks table's id; negative for a chunk held in memory only, never written (a spool of `values: "memory"`). */
     readonly id: number,
     readonly arrived: number,
     count: number,
@@ -56,6 +57,14 @@ export class PointQueue {
   progressDirty = false;
   /** The commit that last reported this point as added: one Map entry per point, not a lookup per sample. */
   mark = 0;
+  /** Samples added to this point since the spool opened (Spool.add). */
+  appended = 0;
+  /**
+   * Of the samples held in memory only (a spool of `values: "memory"`), how many the sender settled.
+   * They are settled in the order they were added, so `settled >= appended` at some moment means
+   * every sample added before that moment was: what a backfill checkpoint waits for.
+   */
+  settled = 0;
 
   constructor(
     public key: number,
@@ -129,6 +138,7 @@ export class PointQueue {
       const chunk = c!;
       if (!chunk.dropped) {
         settled++;
+        if (chunk.id < 0) this.settled++;
         if (--chunk.pending === 0) emptied(chunk);
       }
       c = chunk.nextChunk[i];

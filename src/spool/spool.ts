@@ -19,6 +19,14 @@ export interface SpoolOptions {
    */
   durability?: "full" | "normal";
   /**
+   * stored (default): every committed sample is written to the file and sent from there after a
+   * crash or a stop. memory: samples are held in memory only, never written, and lost in a crash or
+   * at close; for a source that can read them again (the backfill), whose checkpoints wait for the
+   * API instead (Checkpoints). The file then holds checkpoints, dead letters and the points, and
+   * what a stored spool left in it is still sent. Needs whenFull dropNewest (nothing to drop on disk).
+   */
+  values?: "stored" | "memory";
+  /**
    * Samples held in memory for sending, at most (default 100,000), unless the owner raises the
    * limit with setMemoryLimit; beyond it, new chunks wait on disk.
    */
@@ -105,6 +113,9 @@ export class Spool {
   private memRows = 0;
   /** Commits so far (marks which points a commit added). */
   private commits = 0;
+  /** values: "memory": commits hold their samples in memory only, as chunks of negative ids (-1, -2, …). */
+  private readonly inMemory: boolean;
+  private memoryChunkId = 0;
   /** Samples stored and not yet acknowledged (what a stop would leave). */
   rows = 0;
   /** Approximate bytes of the stored chunks. */
@@ -118,6 +129,8 @@ export class Spool {
     mkdirSync(dirname(opts.file), { recursive: true });
     this.memoryRows = opts.memoryRows ?? DEFAULT_MEMORY_ROWS;
     this.memoryLimit = this.memoryRows;
+    this.inMemory = opts.values === "memory";
+    if (this.inMemory && opts.whenFull !== "dropNewest") throw new Error('a spool of values: "memory" needs whenFull: "dropNewest"');
     this.db = new BetterSqlite3(opts.file);
     // Before anything is written: a new file gets it, an existing one keeps its own.
     this.db.pragma(`page_size = ${PAGE_SIZE}`);
@@ -181,6 +194,7 @@ export class Spool {
     this.bufQuality.push(quality);
     this.bufArrived.push(arrived);
     this.bufferBytes += size;
+    p.appended++;
     if (ts > p.newest) {
       p.newest = ts;
       this.markDirty(p);
@@ -217,9 +231,9 @@ export class Spool {
     return () => this.participants.delete(p);
   }
 
-  /** Backfill checkpoints of a job, committed with the samples they stand for. */
+  /** Backfill checkpoints of a job, committed with the samples they stand for (or, held in memory only, once those are settled). */
   checkpoints(job: string): Checkpoints {
-    const c = new Checkpoints(this.db, job);
+    const c = new Checkpoints(this.db, job, this.inMemory ? (pointId) => this.point(pointId) : undefined);
     this.join(c);
     return c;
   }
@@ -229,7 +243,8 @@ export class Spool {
    * `maintain` also the progress per point, the deletion of acknowledged chunks and the size cap
    * (the engine maintains about once a second: fewer statements, the same safety). When SQLite
    * fails (disk full, locked), nothing is lost from memory: everything stays for the next commit,
-   * and the error goes to the caller.
+   * and the error goes to the caller. With `values: "memory"` the samples are not written: they
+   * become sendable with the commit (and the transaction runs only if there is something else to write).
    */
   commit(maintain = true): CommitResult {
     const added = new Map<string, number>();
@@ -240,7 +255,8 @@ export class Spool {
     const deleting = maintain ? this.deletable : [];
     let staged = false;
     for (const p of this.participants) staged ||= p.pending > 0;
-    if (n === 0 && this.letters.length === 0 && !staged && this.unregistered.length === 0 && (!maintain || (this.dirty.length === 0 && deleting.length === 0 && !overCap))) {
+    const writes = this.letters.length > 0 || staged || this.unregistered.length > 0 || (maintain && (this.dirty.length > 0 || deleting.length > 0 || overCap));
+    if (n === 0 && !writes) {
       this.fill(added, seq);
       return { added, droppedOldest: 0 };
     }
@@ -254,7 +270,7 @@ export class Spool {
       }
       // Slices of a bounded size: a chunk's encoding stays a small young object that dies at once, not a
       // large one that only a full GC reclaims (which made the heap grow several times the live set).
-      for (let start = 0; start < n; ) {
+      for (let start = 0; start < n && !this.inMemory; ) {
         let end = start;
         let bytes = 0;
         while (end < n && end - start < CHUNK_SAMPLES && bytes < CHUNK_BYTES) bytes += sampleBytes(this.bufValues[end++]!);
@@ -274,7 +290,7 @@ export class Spool {
       }
     });
     try {
-      tx();
+      if (!this.inMemory || writes) tx();
     } catch (err) {
       for (const p of registering) p.key = -1; // rolled back with the rest: registered by the next commit
       throw err;
@@ -293,8 +309,8 @@ export class Spool {
     if (n > 0) {
       this.rows += n;
       this.bytes += this.bufferBytes;
-      const first = slices[0]!.id;
-      const direct = this.caughtUp && first === this.loadedUpTo + 1 && this.memRows < this.memoryLimit;
+      const direct = !this.inMemory && this.caughtUp && slices[0]!.id === this.loadedUpTo + 1 && this.memRows < this.memoryLimit;
+      if (this.inMemory) this.holdInMemory(n, added, seq);
       for (const slice of slices) {
         const { id, start, end, columns } = slice;
         this.lastChunkId = Math.max(this.lastChunkId, id);
@@ -334,6 +350,21 @@ export class Spool {
       this.caughtUp = false;
     }
     return { added, droppedOldest };
+  }
+
+  /** values: "memory": the buffered samples become one chunk in memory, as they are (no copy, no encoding). */
+  private holdInMemory(n: number, added: Map<string, number>, seq: number): void {
+    const chunk = new MemChunk(--this.memoryChunkId, this.bufArrived[0]!, n, this.bufferBytes, this.bufTs, this.bufValues, this.bufQuality, this.bufArrived);
+    this.live.set(chunk.id, chunk);
+    for (let i = 0; i < n; i++) {
+      const p = this.bufPoints[i]!;
+      p.push(chunk, i);
+      if (p.mark !== seq) {
+        p.mark = seq;
+        added.set(p.id, this.bufArrived[i]!);
+      }
+    }
+    this.memRows += n;
   }
 
   /** Inside the commit: delete the oldest chunks until 10 % under the cap (hysteresis: not every commit). */
@@ -428,11 +459,15 @@ export class Spool {
     this.rows -= p.ack(this.emptied);
   }
 
-  /** A chunk's last sample was acknowledged: it is deleted from the file by the next maintenance commit. */
+  /** A chunk's last sample was acknowledged: it is deleted from the file by the next maintenance commit (one held in memory only is just forgotten). */
   private readonly emptied = (c: MemChunk): void => {
+    this.live.delete(c.id);
+    if (c.id < 0) {
+      this.bytes -= c.bytes;
+      return;
+    }
     this.deletable.push(c.id);
     this.deletableBytes += c.bytes;
-    this.live.delete(c.id);
   };
 
   /** Permanently refused: kept with the API's answer (written in the next commit), then acknowledged. */

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Database } from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BACKFILL_SPOOL } from "../../src/app/backfill.js";
 import { buildDelivery } from "../../src/app/delivery.js";
 import { backfillSpoolFile, reconcileSpoolFile } from "../../src/app/files.js";
 import { LiveConnector } from "../../src/app/live.js";
@@ -35,6 +36,18 @@ function diskFull(db: Database): void {
 /** Space again. */
 function spaceBack(db: Database): void {
   db.pragma("max_page_count = 1073741823");
+}
+/**
+ * No write succeeds (SQLITE_READONLY on every INSERT, UPDATE, DELETE). The backfill's spool holds its
+ * values in memory and writes only a few small rows (points, checkpoints), which fit pages the file
+ * already has: a file that may not grow would fail none of them. On a full disk the WAL cannot grow
+ * either, which fails them all.
+ */
+function noWrites(db: Database): void {
+  db.pragma("query_only = ON");
+}
+function writesBack(db: Database): void {
+  db.pragma("query_only = OFF");
 }
 
 /** A promise that must settle within `ms` (the test's own bound, with a message that says what hung). */
@@ -160,21 +173,23 @@ describe("backfill and reconcile --repair: a spool whose commits fail", () => {
     const emulator = await startEmulator();
     try {
       const mapping = historianMapping(historian, emulator, PARTITION, "bf", join(dir.path, "backfill-state"));
-      const { engine } = buildDelivery(mapping, silent, { file: backfillSpoolFile(mapping.state), overwrite: false, whenFull: "dropNewest", durability: "normal" });
+      const { engine } = buildDelivery(mapping, silent, { file: backfillSpoolFile(mapping.state), overwrite: false, ...BACKFILL_SPOOL });
       const db = engine.spool.database;
-      diskFull(db);
       const from = H_START + 100 * H_STEP;
       const to = H_START + 3_900 * H_STEP;
       const range = parseTimeRange(new Date(from).toISOString(), new Date(to).toISOString(), Date.now());
       const run = runBackfill({ mapping, points: mapping.points, range, overwrite: false, dryRun: false, engine, log: silent, signal: new AbortController().signal });
+      // After the job's row, written as the run is made (a disk full before it: the backfill cannot start, and says so).
+      noWrites(db);
       let settled = false;
       void run.then(() => (settled = true), () => (settled = true));
 
       await waitFor(() => engine.stats.commitErrors >= 3 || settled, 30_000, "failing spool commits");
       expect(settled).toBe(false); // still running, not died
       expect(engine.stats.commitErrors).toBeGreaterThanOrEqual(3);
-      expect(engine.spool.buffered).toBeGreaterThan(0); // in memory, not durable
-      spaceBack(db);
+      expect(engine.spool.buffered).toBeGreaterThan(0); // in memory, not committed
+      expect(db.prepare("SELECT COUNT(*) FROM backfill_progress").pluck().get()).toBe(0); // no window counts as done
+      writesBack(db);
 
       const result = await within(run, 60_000, "the backfill to complete");
       for (const r of result.points) {
