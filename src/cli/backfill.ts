@@ -13,12 +13,13 @@ export const backfillSpec = defineCommand({
   synopsis: "--config FILE --from TIME --to TIME [--point ID]... [--overwrite] [--dry-run]",
   summary: "historian backfill of [from, to); resumable",
   description: `Reads the raw history (HistoryRead, no bounding values) of the mapped points over [from, to) and
-sends it to the API like live values: same conversion, one value per millisecond, durable spool
-(state/backfill.db, apart from the live spool), retries. Windows of backfill.window per request,
+sends it to the API like live values: same conversion, one value per millisecond, same sender and
+retries (its own state/backfill.db, apart from the live spool). Windows of backfill.window per request,
 backfill.valuesPerRead values per call with continuation points, backfill.concurrency points at once.
 
 Resumable: stopped by Ctrl-C (or a crash, or kill -9), the same command continues after the last
-window whose values were durable; relative times keep the values of the first run. A different
+window whose values the API acknowledged (the others are read again; values it already has come
+back as conflicts); relative times keep the values of the first run. A different
 range, window or point selection is a new job. One writer per state folder: while run, another
 backfill, reconcile --repair or deadletter retry|purge holds it, backfill exits 1 naming that
 process (--dry-run writes nothing and takes no lock). Prints a table per point (read, sent,
@@ -135,7 +136,11 @@ export async function backfillCommand(args: BackfillArgs, baseLog: Logger): Prom
   // node-opcua loads only now: usage errors above answer at once.
   const [{ backfill }, { routeOpcuaLogs }] = await Promise.all([import("../app/backfill.js"), import("../opcua/logging.js")]);
   routeOpcuaLogs(log);
-  const stop = abortOnTermination(log, "no new history reads; values already read stay durable for the next run", "what is in the spool is sent by the next run");
+  const stop = abortOnTermination(
+    log,
+    "no new history reads; sending what was read for up to 10 s",
+    "the windows whose values the API has not acknowledged are read again by the next run",
+  );
   let result;
   try {
     result = await backfill({
@@ -158,7 +163,7 @@ export async function backfillCommand(args: BackfillArgs, baseLog: Logger): Prom
   const took = `${formatDuration(result.elapsedMs / 1000)} (${Math.round(result.valuesPerS)} values/s read)`;
   if (result.interrupted) {
     process.stdout.write(
-      `backfill interrupted after ${took}: ${result.leftInSpool} values read were not yet acknowledged by the API; ` +
+      `backfill interrupted after ${took}: ${result.leftInSpool} values not yet acknowledged by the API; ` +
         `run the same command to resume (windows whose values the API acknowledged are not read again)\n`,
     );
     return EXIT.failure;

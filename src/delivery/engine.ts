@@ -270,7 +270,7 @@ export class DeliveryEngine {
       this.log.error({ event: "spool_close_failed", err: (err as Error).message, buffered: this.spool.buffered }, "spool could not be written at the end: values received since the last successful commit are lost");
     }
     if (left > 0) {
-      if (this.o.spool.values === "memory") this.log.warn({ event: "drain_timeout", left }, "drain timeout: values not acknowledged by the API; held in memory only, they are read again by the next run");
+      if (this.o.spool.values === "memory") this.log.warn({ event: "drain_timeout", left }, "drain timeout: values not acknowledged by the API; those held in memory only are read again by the next run, any in the spool's file are sent by it");
       else this.log.warn({ event: "drain_timeout", left }, "drain timeout: values left in the spool; they are sent at the next start");
     }
     return left;

@@ -101,7 +101,7 @@ export class WindowPlanner {
     return { window, pointIds };
   }
 
-  /** The point's window is durable: on to the next one. */
+  /** The point's window was read whole (its checkpoint is staged): on to the next one. */
   done(id: string): void {
     const p = this.get(id, "reading");
     p.next++;

@@ -29,7 +29,7 @@ export interface BackfillOptions {
   /** Named in the summary of values refused for good. */
   spoolFile?: string;
   log: Logger;
-  /** Aborted on SIGINT/SIGTERM: stop reading, keep what is durable, drain for `drainOnStopMs`. */
+  /** Aborted on SIGINT/SIGTERM: stop reading, drain for `drainOnStopMs`, keep the checkpoints of what the API has. */
   signal: AbortSignal;
   /** Default 10 s. */
   drainOnStopMs?: number;
@@ -188,13 +188,13 @@ class BackfillRun {
     }
     try {
       if (this.planner.complete) {
-        // Every window was read by an earlier run (stopped while sending): only the spool is left.
+        // Every window was checkpointed by an earlier run: only what the spool kept is left (dead letters put back, or a stored spool's chunks).
         this.log.info({ event: "backfill_send_only", job: this.key, spooled: this.engine?.backlog ?? 0 }, "every window was read before: sending what the spool kept");
       } else {
         await this.readAll();
       }
     } catch (err) {
-      // Could not connect, or our own side broke: keep what is durable, close everything, report.
+      // Could not connect, or our own side broke: keep the checkpoints written, close everything, report.
       await this.close(false);
       throw err;
     }

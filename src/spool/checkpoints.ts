@@ -56,12 +56,15 @@ export class Checkpoints {
     return this.st.find.get(this.job) as StoredJob | undefined;
   }
 
-  /** The stored job, or a new one with these values. */
+  /** The stored job, or a new one with these values (and no progress: none of an earlier job of this key may make it skip windows). */
   open(fromMs: number, toMs: number, windowMs: number, params: unknown, now: number): { job: StoredJob; resumed: boolean } {
     const found = this.find();
     if (found) return { job: found, resumed: true };
     const job: StoredJob = { job: this.job, fromMs, toMs, windowMs, params: JSON.stringify(params), created: now };
-    this.st.insert.run(job.job, job.fromMs, job.toMs, job.windowMs, job.params, job.created);
+    this.db.transaction(() => {
+      this.st.delProgress.run(this.job);
+      this.st.insert.run(job.job, job.fromMs, job.toMs, job.windowMs, job.params, job.created);
+    })();
     return { job, resumed: false };
   }
 

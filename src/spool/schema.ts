@@ -28,7 +28,8 @@ const MIGRATIONS: Migration[] = [
      overwrite INTEGER NOT NULL,
      samples TEXT NOT NULL);`,
   // Backfill checkpoints (used in state/backfill.db; empty elsewhere). A job is one set of
-  // parameters (range, window, points…); per point, windows 0..done_below-1 are durable in the spool.
+  // parameters (range, window, points…); per point, windows 0..done_below-1 are safe: committed to the
+  // spool, or (values held in memory only, the backfill's) acknowledged by the API.
   `CREATE TABLE backfill_jobs (
      job TEXT PRIMARY KEY,
      from_ms INTEGER NOT NULL,

@@ -28,7 +28,8 @@ export interface SpoolOptions {
   values?: "stored" | "memory";
   /**
    * Samples held in memory for sending, at most (default 100,000), unless the owner raises the
-   * limit with setMemoryLimit; beyond it, new chunks wait on disk.
+   * limit with setMemoryLimit; beyond it, new chunks wait on disk (values: "memory": only what a
+   * stored spool left waits; its owner bounds what it adds).
    */
   memoryRows?: number;
 }
@@ -82,7 +83,11 @@ export class Spool {
   private readonly points = new Map<string, PointQueue>();
   /** By key: the points table's rowids, 1, 2, 3… as points were first seen, so an array (a Map of 100,000 entries is 3.5 MB more). */
   private readonly byKey: (PointQueue | undefined)[] = [];
-  /** Chunks held in memory with samples not yet acknowledged, by id (ascending insertion). */
+  /**
+   * Chunks held in memory with samples not yet acknowledged, by id: stored ones in ascending id
+   * order (dropOldest relies on it), memory-only ones (negative ids) only in a spool of
+   * values: "memory", which never drops oldest.
+   */
   private readonly live = new Map<number, MemChunk>();
   /** Appended samples waiting for the next commit, as columns: no object per sample. */
   private bufPoints: PointQueue[] = [];
@@ -118,7 +123,7 @@ export class Spool {
   private memoryChunkId = 0;
   /** Samples stored and not yet acknowledged (what a stop would leave). */
   rows = 0;
-  /** Approximate bytes of the stored chunks. */
+  /** Approximate bytes of the stored chunks (and of the memory-only ones). */
   bytes = 0;
   droppedNewest = 0;
   droppedOldest = 0;
@@ -195,7 +200,8 @@ export class Spool {
     this.bufArrived.push(arrived);
     this.bufferBytes += size;
     p.appended++;
-    if (ts > p.newest) {
+    // The newest timestamp a point had is where a live gap fill starts: nothing to keep of values held in memory.
+    if (ts > p.newest && !this.inMemory) {
       p.newest = ts;
       this.markDirty(p);
     }
@@ -556,9 +562,11 @@ export class Spool {
     return p;
   }
 
-  /** Anything appended, acknowledged or refused that a commit has not written yet. */
+  /** Anything appended, acknowledged, refused or staged (checkpoints) that a commit has not written yet. */
   get uncommitted(): boolean {
-    return this.bufTs.length > 0 || this.deletable.length > 0 || this.letters.length > 0 || this.dirty.length > 0 || this.unregistered.length > 0;
+    if (this.bufTs.length > 0 || this.deletable.length > 0 || this.letters.length > 0 || this.dirty.length > 0 || this.unregistered.length > 0) return true;
+    for (const p of this.participants) if (p.pending > 0) return true;
+    return false;
   }
 
   /** The dead letters of this spool, on its connection (the status page's summary). */

@@ -187,8 +187,9 @@ describe("backfill and reconcile --repair: a spool whose commits fail", () => {
       await waitFor(() => engine.stats.commitErrors >= 3 || settled, 30_000, "failing spool commits");
       expect(settled).toBe(false); // still running, not died
       expect(engine.stats.commitErrors).toBeGreaterThanOrEqual(3);
-      expect(engine.spool.buffered).toBeGreaterThan(0); // in memory, not committed
-      expect(db.prepare("SELECT COUNT(*) FROM backfill_progress").pluck().get()).toBe(0); // no window counts as done
+      // In memory, not committed: the first commit registers the points, and every commit after it
+      // writes checkpoints, so none succeeds and nothing becomes sendable.
+      expect(engine.spool.buffered).toBeGreaterThan(0);
       writesBack(db);
 
       const result = await within(run, 60_000, "the backfill to complete");
