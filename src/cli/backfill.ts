@@ -14,17 +14,17 @@ export const backfillSpec = defineCommand({
   summary: "historian backfill of [from, to); resumable",
   description: `Reads the raw history (HistoryRead, no bounding values) of the mapped points over [from, to) and
 sends it to the API like live values: same conversion, one value per millisecond, same sender and
-retries (its own state/backfill.db, apart from the live spool). Windows of backfill.window per request,
-backfill.valuesPerRead values per call with continuation points, backfill.concurrency points at once.
+retries (its own state/backfill.db, apart from the live spool). Windows of backfill.window per
+request, backfill.valuesPerRead values per call with continuation points, backfill.concurrency
+points at once.
 
 Resumable: stopped by Ctrl-C (or a crash, or kill -9), the same command continues after the last
 window whose values the API acknowledged (the others are read again; values it already has come
-back as conflicts); relative times keep the values of the first run. A different
-range, window or point selection is a new job. One writer per state folder: while run, another
-backfill, reconcile --repair or deadletter retry|purge holds it, backfill exits 1 naming that
-process (--dry-run writes nothing and takes no lock). Prints a table per point (read, sent,
-conflicts, Bad skipped, skipped, errors). Progress on stderr: a bar on a terminal, else a log line
-every 5 s.
+back as conflicts); relative times keep the values of the first run. A different range, window or
+point selection is a new job. One writer per state folder: while run, another backfill, reconcile
+--repair or deadletter retry|purge holds it, backfill exits 1 naming that process (--dry-run writes
+nothing and takes no lock). Prints a table per point (read, sent, conflicts, Bad skipped, skipped,
+errors). Progress on stderr: a bar on a terminal, else a log line every 5 s.
 Exit 0 when every point is done and sent; 1 when a point failed (each named with its reason), the
 run was stopped or the state folder is in use; 2 for bad flags, times or mapping.`,
   flags: {
