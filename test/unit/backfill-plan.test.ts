@@ -187,6 +187,15 @@ describe("insideRange (the history reader's half-open window)", async () => {
     expect(r.outside).toBe(3);
   });
 
+  it("hands a page wholly inside on as it is, and one that leaves the range after its start without what is outside", () => {
+    const page = [v(1_000), v(1_500), v(1_999)];
+    expect(insideRange(page, 1_000, 2_000)).toEqual({ inside: page, outside: 0 });
+    expect(insideRange(page, 1_000, 2_000).inside).toBe(page);
+    const r = insideRange([v(1_000), v(1_500), v(2_000), v(1_700), v(2_500)], 1_000, 2_000);
+    expect(r.inside.map((x) => x.sourceTimestamp)).toEqual([1_000, 1_500, 1_700]);
+    expect(r.outside).toBe(2);
+  });
+
   it("falls back to the server timestamp; keeps values without any (the caller skips them)", () => {
     const r = insideRange([v(null, 1_500), v(null, 2_500), v(null, null)], 1_000, 2_000);
     expect(r.inside.map((x) => x.serverTimestamp)).toEqual([1_500, null]);
