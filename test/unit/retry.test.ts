@@ -57,4 +57,20 @@ describe("values body", () => {
       expect(valuesBody(samples, quality)).toBe(reference);
     }
   });
+
+  it("writes each value as JSON.stringify does, for 20,000 random strings of the code units that matter", () => {
+    // Quotes, backslashes, every control character, DEL, ASCII, Latin-1, BMP, both surrogate halves (paired and lone).
+    const units = ['"', "\\", "/", "a", "0", ".", "-", "e", "\u007f", "\u00e9", "\u2028", "\uffff", "\ud83c", "\udf21", ...Array.from({ length: 32 }, (_, c) => String.fromCharCode(c))];
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const samples = Array.from({ length: 20_000 }, (_, i) => ({
+      ts: i,
+      value: Array.from({ length: Math.floor(random() * 8) }, () => units[Math.floor(random() * units.length)]).join(""),
+      quality: 0 as const,
+    }));
+    const body = JSON.parse(valuesBody(samples, false)) as { data: { attributes: { value: string } }[] };
+    expect(body.data.map((d) => d.attributes.value)).toEqual(samples.map((s) => s.value));
+    const reference = JSON.stringify({ data: samples.map((s) => ({ type: "PointValue", attributes: { timestamp: new Date(s.ts).toISOString(), value: s.value } })) });
+    expect(valuesBody(samples, false)).toBe(reference);
+  });
 });
