@@ -276,7 +276,8 @@ export class Spool {
       }
       // Slices of a bounded size: a chunk's encoding stays a small young object that dies at once, not a
       // large one that only a full GC reclaims (which made the heap grow several times the live set).
-      for (let start = 0; start < n && !this.inMemory; ) {
+      const toWrite = this.inMemory ? 0 : n; // values: "memory": none is written
+      for (let start = 0; start < toWrite; ) {
         let end = start;
         let bytes = 0;
         while (end < n && end - start < CHUNK_SAMPLES && bytes < CHUNK_BYTES) bytes += sampleBytes(this.bufValues[end++]!);
@@ -316,7 +317,12 @@ export class Spool {
       this.rows += n;
       this.bytes += this.bufferBytes;
       const direct = !this.inMemory && this.caughtUp && slices[0]!.id === this.loadedUpTo + 1 && this.memRows < this.memoryLimit;
-      if (this.inMemory) this.holdInMemory(n, added, seq);
+      if (this.inMemory) {
+        // The buffered columns become one chunk in memory as they are: no copy, no encoding.
+        const chunk = new MemChunk(--this.memoryChunkId, this.bufArrived[0]!, n, this.bufferBytes, this.bufTs, this.bufValues, this.bufQuality, this.bufArrived);
+        this.live.set(chunk.id, chunk);
+        this.enqueue(chunk, 0, n, added, seq);
+      }
       for (const slice of slices) {
         const { id, start, end, columns } = slice;
         this.lastChunkId = Math.max(this.lastChunkId, id);
@@ -329,15 +335,7 @@ export class Spool {
         const at = this.bufArrived.slice(start, end);
         const chunk = new MemChunk(id, at[0]!, end - start, slice.bytes, columns.ts, columns.values, columns.quality, at);
         this.live.set(id, chunk);
-        for (let i = start; i < end; i++) {
-          const p = this.bufPoints[i]!;
-          p.push(chunk, i - start);
-          if (p.mark !== seq) {
-            p.mark = seq;
-            added.set(p.id, this.bufArrived[i]!);
-          }
-        }
-        this.memRows += end - start;
+        this.enqueue(chunk, start, end, added, seq);
         this.loadedUpTo = id;
       }
       this.bufPoints = [];
@@ -358,19 +356,17 @@ export class Spool {
     return { added, droppedOldest };
   }
 
-  /** values: "memory": the buffered samples become one chunk in memory, as they are (no copy, no encoding). */
-  private holdInMemory(n: number, added: Map<string, number>, seq: number): void {
-    const chunk = new MemChunk(--this.memoryChunkId, this.bufArrived[0]!, n, this.bufferBytes, this.bufTs, this.bufValues, this.bufQuality, this.bufArrived);
-    this.live.set(chunk.id, chunk);
-    for (let i = 0; i < n; i++) {
+  /** Buffered samples start..end-1, now `chunk`'s 0.., join their points' queues; a point gaining its first is reported in `added`. */
+  private enqueue(chunk: MemChunk, start: number, end: number, added: Map<string, number>, seq: number): void {
+    for (let i = start; i < end; i++) {
       const p = this.bufPoints[i]!;
-      p.push(chunk, i);
+      p.push(chunk, i - start);
       if (p.mark !== seq) {
         p.mark = seq;
         added.set(p.id, this.bufArrived[i]!);
       }
     }
-    this.memRows += n;
+    this.memRows += end - start;
   }
 
   /** Inside the commit: delete the oldest chunks until 10 % under the cap (hysteresis: not every commit). */
